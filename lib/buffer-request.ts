@@ -1,0 +1,68 @@
+/**
+ * The buffering adapter: read a whole body with a parser's limits, verify and
+ * parse it exactly as body-parser would, and leave behind a fully populated
+ * request (`body`, `rawBody`, and a request stream that replays the bytes).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import createHttpError from 'http-errors'
+import { bodyError, isBodyError } from './errors.js'
+import type { Parser } from './parsers.js'
+import { readBody } from './read-body.js'
+import { isParsed, markParsed, requestHasBody } from './request-state.js'
+
+/** What a buffered request carries once stream-shim has read it. */
+export interface BufferedFields {
+  body?: unknown
+  rawBody?: Buffer
+}
+
+/** The first parser that takes this request, or undefined when none does. */
+export function selectParser(req: IncomingMessage, parsers: readonly Parser[]): Parser | undefined {
+  if (!requestHasBody(req)) return undefined
+  for (const parser of parsers) if (parser.matches(req)) return parser
+  return undefined
+}
+
+/**
+ * Whether a parser should look at this request at all: not when stream-shim
+ * (or another body parser) already read it.
+ */
+export function alreadyRead(req: IncomingMessage): boolean {
+  return isParsed(req) || (req as { _body?: boolean })._body === true || req.readableEnded
+}
+
+/**
+ * Read, verify and parse the body of `req` with `parser`, then set
+ * `req.body` and `req.rawBody` (the decoded bytes) and re-arm the stream.
+ * Rejects with body-parser's error for the situation; the request's `body`
+ * is left as it was then.
+ */
+export async function bufferRequest(
+  req: IncomingMessage & BufferedFields,
+  res: ServerResponse | undefined,
+  parser: Parser,
+): Promise<void> {
+  // Charset problems are known from the headers: refuse before reading.
+  const charset = parser.charset(req)
+  const { body } = await readBody(req, parser, res)
+
+  if (parser.verify !== undefined) {
+    try {
+      parser.verify(req, res, body, charset)
+    } catch (err) {
+      const type = (err as { type?: string }).type ?? 'entity.verify.failed'
+      throw createHttpError(403, err as Error, { body, type })
+    }
+  }
+
+  let parsed: unknown
+  try {
+    parsed = parser.parse(body, charset)
+  } catch (err) {
+    if (isBodyError(err)) throw err
+    throw bodyError('entity.parse.failed', err as Error, { body })
+  }
+  req.body = parsed
+  req.rawBody = body
+  markParsed(req)
+}

@@ -1,0 +1,142 @@
+/**
+ * The options of `streamShim()`, `streaming()` and `buffered()`, normalized
+ * once when they are created. A marker's options override the shim's; the
+ * merged result is computed once per (shim, marker) pair and cached.
+ */
+import { Parser, createJsonParser, createRawParser, createTextParser, createUrlencodedParser } from './parsers.js'
+import type { JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
+import {
+  DEFAULT_STREAMING_LIMIT,
+  DEFAULT_TIMEOUT,
+  assertKnownOptions,
+  parseBoolean,
+  parseLimit,
+  parseTimeout,
+  typeChecker,
+  type ByteSize,
+  type HeadersLike,
+  type TypeMatcher,
+} from './options.js'
+
+/** Options of a streaming route. */
+export interface StreamingOptions {
+  /** Most bytes accepted, counted after decoding. Default `'1gb'`; `Infinity` for none. */
+  limit?: ByteSize
+  /** Media types accepted; others get 415 before the body is read. Default: any. */
+  types?: TypeMatcher
+  /** Decode gzip, deflate and br in-stream. Default `true`. */
+  inflate?: boolean
+  /** Longest idle gap between chunks, in ms, before 408 (`false` for none). Default 30000. */
+  timeout?: number | false
+}
+
+/** Options of buffered (legacy) routes: shared settings plus one entry per parser. */
+export interface BufferedOptions {
+  /** Largest body, after decoding, for every parser that sets none. Default `'100kb'`. */
+  limit?: ByteSize
+  /** Decode gzip, deflate and br for every parser that does not say. Default `true`. */
+  inflate?: boolean
+  /** Idle gap between chunks, in ms, for every parser that does not say. Default 30000. */
+  timeout?: number | false
+  /** JSON bodies (`application/json`); `false` leaves them unread. Default `{}`. */
+  json?: JsonOptions | false
+  /** Form bodies (`application/x-www-form-urlencoded`); `false` leaves them unread. Default `{}`. */
+  urlencoded?: UrlencodedOptions | false
+  /** Text bodies (`text/plain`); `false` leaves them unread. Default `{}`. */
+  text?: TextOptions | false
+  /** Any other bodies as a Buffer (`application/octet-stream`); off unless given. Default `false`. */
+  raw?: RawOptions | false
+}
+
+/** Options of `streamShim()`: buffered defaults plus defaults for streaming routes. */
+export interface ShimOptions extends BufferedOptions {
+  /** Defaults for every streaming route; a route's own options win. */
+  streaming?: StreamingOptions
+}
+
+/** A streaming route's options, normalized. */
+export interface StreamingConfig {
+  readonly limit: number
+  readonly types: ((req: HeadersLike) => boolean) | undefined
+  readonly inflate: boolean
+  readonly timeout: number
+}
+
+const STREAMING_KEYS = ['limit', 'types', 'inflate', 'timeout'] as const
+const BUFFERED_KEYS = ['limit', 'inflate', 'timeout', 'json', 'urlencoded', 'text', 'raw'] as const
+const SHIM_KEYS = [...BUFFERED_KEYS, 'streaming'] as const
+
+export const DEFAULT_STREAMING: StreamingConfig = Object.freeze({
+  limit: DEFAULT_STREAMING_LIMIT,
+  types: undefined,
+  inflate: true,
+  timeout: DEFAULT_TIMEOUT,
+})
+
+/** Check streaming options and apply them over `base`. */
+export function streamingConfig(options: StreamingOptions | undefined, base = DEFAULT_STREAMING): StreamingConfig {
+  if (options === undefined) return base
+  if (typeof options !== 'object' || options === null) throw new TypeError('streaming options must be an object')
+  assertKnownOptions(options, STREAMING_KEYS, 'streaming')
+  return Object.freeze({
+    limit: parseLimit(options.limit, base.limit),
+    types: options.types === undefined ? base.types : typeChecker(options.types, undefined, 'types'),
+    inflate: parseBoolean(options.inflate, base.inflate, 'inflate'),
+    timeout: parseTimeout(options.timeout, base.timeout),
+  })
+}
+
+/** Check buffered options, throwing a TypeError that names a bad one. */
+export function checkBufferedOptions(options: BufferedOptions | undefined, keys: readonly string[] = BUFFERED_KEYS): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null) throw new TypeError('buffered options must be an object')
+  assertKnownOptions(options, keys, keys === BUFFERED_KEYS ? 'buffered' : 'streamShim')
+  createParsers(options)
+}
+
+/** Check `streamShim()` options. */
+export function checkShimOptions(options: ShimOptions | undefined): void {
+  checkBufferedOptions(options, SHIM_KEYS)
+  streamingConfig(options?.streaming)
+}
+
+type ParserEntry<O> = O | false | undefined
+
+function entry<O extends object>(
+  base: ParserEntry<O>,
+  override: ParserEntry<O>,
+  shared: { limit?: ByteSize; inflate?: boolean; timeout?: number | false },
+  enabledByDefault: boolean,
+): O | false {
+  const chosen = override !== undefined ? override : base
+  if (chosen === false) return false
+  if (chosen === undefined && !enabledByDefault) return false
+  if (chosen !== undefined && (typeof chosen !== 'object' || chosen === null)) {
+    throw new TypeError('parser options must be an object or false')
+  }
+  const defined = Object.fromEntries(Object.entries(shared).filter(([, v]) => v !== undefined))
+  return { ...defined, ...(chosen ?? {}) } as O
+}
+
+/**
+ * The parsers for buffered routes, in the order they are tried: json,
+ * urlencoded, text, raw. `override` (a `buffered()` route's options) wins
+ * over `base` (the shim's), entry by entry.
+ */
+export function createParsers(base: BufferedOptions = {}, override: BufferedOptions = {}): Parser[] {
+  const shared = {
+    limit: override.limit ?? base.limit,
+    inflate: override.inflate ?? base.inflate,
+    timeout: override.timeout ?? base.timeout,
+  }
+  const parsers: Parser[] = []
+  const json = entry(base.json, override.json, shared, true)
+  if (json !== false) parsers.push(createJsonParser(json))
+  const urlencoded = entry(base.urlencoded, override.urlencoded, shared, true)
+  if (urlencoded !== false) parsers.push(createUrlencodedParser(urlencoded))
+  const text = entry(base.text, override.text, shared, true)
+  if (text !== false) parsers.push(createTextParser(text))
+  const raw = entry(base.raw, override.raw, shared, false)
+  if (raw !== false) parsers.push(createRawParser(raw))
+  return parsers
+}

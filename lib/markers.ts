@@ -1,0 +1,27 @@
+/**
+ * The marker a handler (or a whole router) carries to say how its request
+ * bodies are read. Markers live under a `Symbol.for` key so that handlers
+ * marked by one loaded copy of stream-shim are seen by another.
+ */
+import type { BodyMode } from './request-state.js'
+
+export const kMarker: unique symbol = Symbol.for('stream-shim.marker') as never
+
+/** What a marked handler declares. `options` is already normalized. */
+export interface Marker<Options = unknown> {
+  readonly mode: BodyMode
+  readonly options: Options
+}
+
+/** The marker on `value`, if it carries one. */
+export function getMarker<Options = unknown>(value: unknown): Marker<Options> | undefined {
+  if ((typeof value !== 'function' && typeof value !== 'object') || value === null) return undefined
+  const marker = (value as { [kMarker]?: Marker<Options> })[kMarker]
+  return marker !== undefined && (marker.mode === 'streaming' || marker.mode === 'buffered') ? marker : undefined
+}
+
+/** Put `marker` on `target` (non-enumerable, so it never shows in logs or clones by spread). */
+export function setMarker<T extends object>(target: T, marker: Marker): T {
+  Object.defineProperty(target, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: false })
+  return target
+}

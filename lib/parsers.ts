@@ -1,0 +1,236 @@
+/**
+ * Body parsers with body-parser 2.x semantics: the same options, defaults,
+ * results and errors for json, urlencoded, text and raw bodies. A parser here
+ * is a plain description (which requests it takes, its limits, how to turn
+ * bytes into `req.body`); `buffer-request.ts` runs it against a request.
+ */
+import qs from 'qs'
+import { bodyError } from './errors.js'
+import {
+  charsetExists,
+  decodeText as decode,
+  parseJson,
+  requestCharset,
+  textCharset,
+  unsupportedCharset,
+  withParseFailed,
+} from './text.js'
+import {
+  DEFAULT_BUFFERED_LIMIT,
+  DEFAULT_TIMEOUT,
+  assertKnownOptions,
+  parseBoolean,
+  parseFunction,
+  parseLimit,
+  parseTimeout,
+  typeChecker,
+  type ByteSize,
+  type HeadersLike,
+} from './options.js'
+
+/** `verify(req, res, buf, encoding)`: throw to reject the body with 403. */
+export type VerifyFunction = (req: any, res: any, buf: Buffer, encoding: string | null) => void
+
+/** Options every parser takes (body-parser's names and defaults). */
+export interface BaseParserOptions {
+  /** Largest body accepted, after decoding. Default `'100kb'`. */
+  limit?: ByteSize
+  /** Decode gzip, deflate and br bodies. Default `true`. */
+  inflate?: boolean
+  /** Media types to parse, or a function of the request. */
+  type?: string | readonly string[] | ((req: any) => boolean)
+  /** Called with the raw body before parsing; throw to reject it (403). */
+  verify?: VerifyFunction
+  /** Longest idle gap between body chunks, in ms (`false` for none). Default 30000. */
+  timeout?: number | false
+}
+
+export interface JsonOptions extends BaseParserOptions {
+  /** Charset when the request names none; must be a `utf-` one. Default `'utf-8'`. */
+  defaultCharset?: string
+  /** Only accept objects and arrays. Default `true`. */
+  strict?: boolean
+  /** Passed to `JSON.parse` as its second argument. */
+  reviver?: (this: any, key: string, value: any) => any
+}
+
+export interface UrlencodedOptions extends BaseParserOptions {
+  /** Parse with qs's rich syntax (nested objects, arrays). Default `false`. */
+  extended?: boolean
+  /** Most parameters accepted. Default 1000. */
+  parameterLimit?: number
+  /** Deepest nesting with `extended`. Default 32. */
+  depth?: number
+  /** Charset when the request names none: `'utf-8'` or `'iso-8859-1'`. Default `'utf-8'`. */
+  defaultCharset?: string
+  /** Honour a `utf8=✓` charset sentinel field. */
+  charsetSentinel?: boolean
+  /** Decode `&#...;` numeric entities in iso-8859-1 forms. */
+  interpretNumericEntities?: boolean
+}
+
+export interface TextOptions extends BaseParserOptions {
+  /** Charset when the request names none. Default `'utf-8'`. */
+  defaultCharset?: string
+}
+
+export type RawOptions = BaseParserOptions
+
+export type ParserKind = 'json' | 'urlencoded' | 'text' | 'raw'
+
+/** A normalized parser: everything checked, ready to run on any request. */
+export interface Parser {
+  readonly kind: ParserKind
+  readonly limit: number
+  readonly inflate: boolean
+  readonly timeout: number
+  readonly verify: VerifyFunction | undefined
+  /** Whether this parser takes the request, by its Content-Type. */
+  matches(req: HeadersLike): boolean
+  /** The charset to decode with, or null for raw bytes; throws 415 for a bad one. */
+  charset(req: HeadersLike): string | null
+  /** Turn the decoded bytes into `req.body`; throws body-parser's errors. */
+  parse(buf: Buffer, charset: string | null): unknown
+}
+
+const BASE_KEYS = ['limit', 'inflate', 'type', 'verify', 'timeout'] as const
+
+function base(kind: ParserKind, options: BaseParserOptions | undefined, defaultType: string, keys: readonly string[]) {
+  const opts = options ?? {}
+  if (typeof opts !== 'object') throw new TypeError(`${kind} options must be an object`)
+  assertKnownOptions(opts, [...BASE_KEYS, ...keys], kind)
+  return {
+    kind,
+    limit: parseLimit(opts.limit, DEFAULT_BUFFERED_LIMIT),
+    inflate: parseBoolean(opts.inflate, true, 'inflate'),
+    timeout: parseTimeout(opts.timeout, DEFAULT_TIMEOUT),
+    verify: parseFunction<VerifyFunction>(opts.verify, 'verify'),
+    matches: typeChecker(opts.type, defaultType)!,
+  }
+}
+
+/** A JSON parser with body-parser's `json()` options and results. */
+export function createJsonParser(options?: JsonOptions): Parser {
+  const common = base('json', options, 'application/json', ['strict', 'reviver', 'defaultCharset'])
+  const strict = parseBoolean(options?.strict, true, 'strict')
+  const reviver = parseFunction<NonNullable<JsonOptions['reviver']>>(options?.reviver, 'reviver')
+  const defaultCharset = defaultCharsetOption(options?.defaultCharset)
+  return {
+    ...common,
+    charset(req) {
+      const charset = requestCharset(req) ?? defaultCharset
+      // RFC 7159 §8.1: JSON is UTF-8, UTF-16 or UTF-32. An unknown utf- charset
+      // is refused before reading too, so that verify never sees its body.
+      if (!charset.startsWith('utf-') || !charsetExists(charset)) throw unsupportedCharset(charset)
+      return charset
+    },
+    parse(buf, charset) {
+      const text = decode(buf, charset ?? 'utf-8')
+      return parseJson(text, strict, reviver)
+    },
+  }
+}
+
+/** A urlencoded parser with body-parser's `urlencoded()` options and results. */
+export function createUrlencodedParser(options?: UrlencodedOptions): Parser {
+  const common = base('urlencoded', options, 'application/x-www-form-urlencoded', [
+    'extended',
+    'parameterLimit',
+    'depth',
+    'defaultCharset',
+    'charsetSentinel',
+    'interpretNumericEntities',
+  ])
+  const opts = options ?? {}
+  const extended = parseBoolean(opts.extended, false, 'extended')
+  const charsetMessage = 'option defaultCharset must be either utf-8 or iso-8859-1'
+  const defaultCharset = defaultCharsetOption(opts.defaultCharset, charsetMessage)
+  if (defaultCharset !== 'utf-8' && defaultCharset !== 'iso-8859-1') throw new TypeError(charsetMessage)
+  // As body-parser: an explicit null is invalid, not the default.
+  let parameterLimit = opts.parameterLimit === undefined ? 1000 : opts.parameterLimit
+  if (typeof parameterLimit !== 'number' || Number.isNaN(parameterLimit) || parameterLimit < 1) {
+    throw new TypeError('option parameterLimit must be a positive number')
+  }
+  if (Number.isFinite(parameterLimit)) parameterLimit = parameterLimit | 0
+  const depth = extended ? (opts.depth ?? 32) : 0
+  if (typeof depth !== 'number' || Number.isNaN(depth) || depth < 0) {
+    throw new TypeError('option depth must be a zero or a positive number')
+  }
+  const charsetSentinel = opts.charsetSentinel
+  const interpretNumericEntities = opts.interpretNumericEntities
+  const limitParams = parameterLimit
+
+  return {
+    ...common,
+    charset(req) {
+      const charset = requestCharset(req) ?? defaultCharset
+      if (charset !== 'utf-8' && charset !== 'iso-8859-1') throw unsupportedCharset(charset)
+      return charset
+    },
+    parse(buf, charset) {
+      const text = decode(buf, charset ?? defaultCharset)
+      if (text.length === 0) return {}
+      const count = countParameters(text, limitParams)
+      // body-parser's parse errors carry the decoded body, these two included.
+      if (count === undefined) {
+        throw bodyError('parameters.too.many', 'too many parameters', { body: text })
+      }
+      try {
+        return qs.parse(text, {
+          allowPrototypes: true,
+          arrayLimit: extended ? Math.max(100, count) : count,
+          depth,
+          charsetSentinel,
+          interpretNumericEntities,
+          charset: charset as 'utf-8' | 'iso-8859-1',
+          parameterLimit: limitParams,
+          strictDepth: true,
+        })
+      } catch (err) {
+        if (err instanceof RangeError) {
+          throw bodyError('querystring.parse.rangeError', 'The input exceeded the depth', { body: text })
+        }
+        throw withParseFailed(err as Error, text)
+      }
+    },
+  }
+}
+
+/** A `defaultCharset` option, lower-cased; a missing or empty one is utf-8, as in body-parser. */
+function defaultCharsetOption(value: string | undefined, message = 'option defaultCharset must be a string'): string {
+  if (!value) return 'utf-8'
+  if (typeof value !== 'string') throw new TypeError(message)
+  return value.toLowerCase()
+}
+
+/** Number of `&`-separated parameters, or undefined once past `limit`. */
+function countParameters(text: string, limit: number): number | undefined {
+  let count = 1
+  for (let i = text.indexOf('&'); i !== -1; i = text.indexOf('&', i + 1)) {
+    if (++count > limit) return undefined
+  }
+  return count > limit ? undefined : count
+}
+
+/** A text parser with body-parser's `text()` options and results. */
+export function createTextParser(options?: TextOptions): Parser {
+  const common = base('text', options, 'text/plain', ['defaultCharset'])
+  const defaultCharset = defaultCharsetOption(options?.defaultCharset)
+  return {
+    ...common,
+    charset: (req) => textCharset(req, defaultCharset),
+    parse(buf, charset) {
+      return decode(buf, charset ?? defaultCharset)
+    },
+  }
+}
+
+/** A raw parser with body-parser's `raw()` options: `req.body` is the Buffer. */
+export function createRawParser(options?: RawOptions): Parser {
+  const common = base('raw', options, 'application/octet-stream', [])
+  return {
+    ...common,
+    charset: () => null,
+    parse: (buf) => buf,
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Bytes to text: charsets from Content-Type, decoding with iconv-lite, and
+ * JSON parsing with body-parser's strict mode and error messages.
+ */
+import contentType from 'content-type'
+import iconv from 'iconv-lite'
+import { bodyError, type BodyError } from './errors.js'
+import type { HeadersLike } from './options.js'
+
+/** The charset named by the Content-Type header, lower-cased. */
+export function requestCharset(req: HeadersLike): string | undefined {
+  const header = req.headers['content-type']
+  if (header === undefined) return undefined
+  try {
+    return contentType.parse(header).parameters.charset?.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
+export function unsupportedCharset(charset: string): BodyError {
+  return bodyError('charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`, { charset })
+}
+
+/** Whether iconv-lite can decode `charset`. */
+export function charsetExists(charset: string): boolean {
+  return iconv.encodingExists(charset)
+}
+
+/** Decode bytes to a string, as body-parser does with iconv-lite. */
+export function decodeText(buf: Buffer, charset: string): string {
+  if (charset === 'utf-8' || charset === 'utf8') return buf.toString('utf8').replace(/^\uFEFF/, '')
+  if (!iconv.encodingExists(charset)) throw unsupportedCharset(charset)
+  return iconv.decode(buf, charset)
+}
+
+/** The charset to decode a text body with; 415 `charset.unsupported` when iconv-lite lacks it. */
+export function textCharset(req: HeadersLike, fallback: string): string {
+  const charset = requestCharset(req) ?? fallback
+  if (!iconv.encodingExists(charset)) throw unsupportedCharset(charset)
+  return charset
+}
+
+const LEADING_WHITESPACE = /^[\x20\x09\x0a\x0d]*/
+
+/** `JSON.parse` with body-parser's strict mode and its error messages. */
+export function parseJson(text: string, strict: boolean, reviver?: (this: any, key: string, value: any) => any): unknown {
+  if (text.length === 0) return {} // body-parser's special case for an empty body
+  if (strict) {
+    const start = LEADING_WHITESPACE.exec(text)![0].length
+    const first = text[start]
+    if (first !== undefined && first !== '{' && first !== '[') throw strictViolation(text, start)
+  }
+  try {
+    return JSON.parse(text, reviver)
+  } catch (err) {
+    throw withParseFailed(err as Error, text)
+  }
+}
+
+/**
+ * The SyntaxError for a strict-mode violation at `index`: the one JSON.parse
+ * gives for an unexpected character there, reported with the real characters.
+ */
+function strictViolation(text: string, index: number): Error {
+  const masked = text.slice(0, index) + '#'.repeat(text.length - index)
+  let message = 'strict violation'
+  try {
+    JSON.parse(masked)
+  } catch (err) {
+    message = (err as Error).message.replace(/#+/g, (run) => text.slice(index, index + run.length))
+  }
+  return withParseFailed(new SyntaxError(message), text)
+}
+
+export function withParseFailed(err: Error, body: string): BodyError {
+  return bodyError('entity.parse.failed', err, { body })
+}
+
