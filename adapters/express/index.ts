@@ -1,0 +1,10 @@
+/** stream-shim for Express 4 and 5: headers-first dispatch, `streaming()` routes, body-parser-compatible buffering. */
+export { streamShim } from './stream-shim.js'
+export { streaming, buffered } from './markers.js'
+export { json, urlencoded, text, raw } from './parsers.js'
+export type { StreamingHandler, StreamingRequest, BufferedHandler, Middleware } from './types.js'
+export { BodyStream } from '../../lib/body-stream.js'
+export { ERROR_STATUS, isBodyError } from '../../lib/errors.js'
+export type { BodyError, BodyErrorType } from '../../lib/errors.js'
+export type { BufferedOptions, ShimOptions, StreamingOptions } from '../../lib/config.js'
+export type { JsonOptions, RawOptions, TextOptions, UrlencodedOptions, VerifyFunction } from '../../lib/parsers.js'

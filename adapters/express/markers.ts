@@ -1,0 +1,114 @@
+/**
+ * `streaming()` and `buffered()`: the markers that say how a handler (or a
+ * whole router) reads its request body.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { beginBuffered, beginStreaming, guardBody } from '../../lib/dispatch.js'
+import { checkBufferedOptions, createParsers, streamingConfig } from '../../lib/config.js'
+import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
+import { setMarker } from '../../lib/markers.js'
+import { modeOf } from '../../lib/request-state.js'
+import type { BodyStream } from '../../lib/body-stream.js'
+import type { BufferedHandler, StreamingHandler } from './types.js'
+
+/** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
+type Mountable = ((req: any, res: any, next: any) => void) & { stack: unknown[] }
+
+function isMountable(value: unknown, marker: string): value is Mountable {
+  if (typeof value !== 'function') throw new TypeError(`${marker}() needs a handler function or a router`)
+  if (Array.isArray((value as { stack?: unknown }).stack)) return true
+  if (typeof (value as { handle?: unknown }).handle === 'function' && typeof (value as { set?: unknown }).set === 'function') {
+    // app.use() hides a sub-app behind a closure the route lookup cannot see into.
+    throw new TypeError(`${marker}() takes a handler or an express.Router(), not an express() app: mark its routes or mount a Router instead`)
+  }
+  return false
+}
+
+/** Call `handler`, sending a thrown error or a rejected promise to `next` (Express 4 does not). */
+function invoke(handler: Function, req: Request, res: Response, next: NextFunction): void {
+  let result: unknown
+  try {
+    result = handler(req, res, next)
+  } catch (err) {
+    next(err)
+    return
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    ;(result as Promise<unknown>).then(undefined, (err: unknown) => next(err ?? new Error('handler rejected')))
+  }
+}
+
+/** Give `req` its body stream and make `req.body` explain where the body went. */
+export function attachBodyStream(req: Request, stream: BodyStream): void {
+  req.bodyStream = stream
+  guardBody(req, 'req.body', 'req.bodyStream')
+}
+
+/**
+ * Mark a handler, or a whole `express.Router()`, as streaming: with
+ * `streamShim()` mounted it runs as soon as the headers arrive and reads the
+ * body from `req.bodyStream`, incrementally and with backpressure.
+ *
+ * @example
+ * app.put('/files/:name', streaming({ limit: '5gb' }, async (req, res) => {
+ *   await pipeline(req.bodyStream, fs.createWriteStream(dest))
+ *   res.status(201).end()
+ * }))
+ */
+export function streaming<R extends Mountable>(router: R): R
+export function streaming<R extends Mountable>(options: StreamingOptions, router: R): R
+export function streaming(handler: StreamingHandler): RequestHandler
+export function streaming(options: StreamingOptions, handler: StreamingHandler): RequestHandler
+export function streaming(...args: unknown[]): unknown {
+  const [options, handler] = args.length >= 2 ? args : [undefined, args[0]]
+  const mountable = isMountable(handler, 'streaming')
+  const config = streamingConfig(options as StreamingOptions | undefined)
+  const marker = { mode: 'streaming' as const, options: options ?? {} }
+  if (mountable) return setMarker(handler, marker)
+
+  const streamingHandler = function streamingHandler(req: Request, res: Response, next: NextFunction): void {
+    if (req.bodyStream === undefined) {
+      // Not dispatched by streamShim() (not mounted, or it could not tell the
+      // route): set the stream up here. A buffered read already re-armed req.
+      try {
+        attachBodyStream(req, beginStreaming(req, res, config))
+      } catch (err) {
+        next(err)
+        return
+      }
+    }
+    invoke(handler as Function, req, res, next)
+  }
+  return setMarker(streamingHandler, marker)
+}
+
+/**
+ * Mark a handler, or a whole router, as buffered with its own options (a
+ * larger limit for one import route, say). Unmarked handlers are buffered
+ * with the shim's options already; use this to change them for one route.
+ *
+ * @example
+ * app.post('/import', buffered({ limit: '50mb' }, legacyImport))
+ */
+export function buffered<R extends Mountable>(options: BufferedOptions, router: R): R
+export function buffered(options: BufferedOptions, handler: BufferedHandler): RequestHandler
+export function buffered(options: BufferedOptions, handler: BufferedHandler | Mountable): unknown {
+  const mountable = isMountable(handler, 'buffered')
+  checkBufferedOptions(options)
+  const marker = { mode: 'buffered' as const, options }
+  if (mountable) return setMarker(handler, marker)
+
+  let parsers: ReturnType<typeof createParsers> | undefined
+  const bufferedHandler = function bufferedHandler(req: Request, res: Response, next: NextFunction): void {
+    if (modeOf(req) !== undefined) {
+      invoke(handler, req, res, next)
+      return
+    }
+    // Not dispatched by streamShim(): buffer the body here, with this route's options.
+    parsers ??= createParsers(options)
+    const reading = beginBuffered(req, res, parsers)
+    if (reading === undefined) invoke(handler, req, res, next)
+    else reading.then(() => invoke(handler, req, res, next), next)
+  }
+  return setMarker(bufferedHandler, marker)
+}

@@ -1,0 +1,394 @@
+/**
+ * Route lookup: predict, from method and path alone and before any of the
+ * body is read, which handler Express will run for a request and which
+ * marker applies to it. Works on Express 4 (`app._router`, path-to-regexp 0.1)
+ * and Express 5 (`app.router`, router 2.x), reading their router trees without
+ * changing them.
+ */
+import { parse as legacyParseUrl } from 'node:url'
+import type { Request } from 'express'
+import { getMarker, type Marker } from '../../lib/markers.js'
+
+/** What the lookup found for a request. */
+export interface RouteDecision {
+  /** The innermost marker that applies: the handler's own, else the nearest marked router's. */
+  readonly marker: Marker | undefined
+  /** The route's path, for messages (`'/api/files/:name'`); best effort, Express 4 shows mount paths as matched. */
+  readonly path: string
+}
+
+export interface RouteResolverOptions {
+  /** How many decisions to remember, keyed by app router, method and path. Default 1000; 0 turns the cache off. */
+  cacheSize?: number
+}
+
+/** The function `createRouteResolver()` returns. */
+export interface RouteResolver {
+  (req: Request): RouteDecision | undefined
+  /** How many decisions are cached right now (never more than `cacheSize`). */
+  readonly cachedCount: number
+}
+
+/**
+ * Make a function that tells which route Express will run for `req`, and the
+ * marker that applies to it. Call it from a middleware mounted first, before
+ * the body is read. It returns `undefined` when it cannot tell for certain
+ * (no route for the method and path, a mounted sub-app in the way, a path
+ * Express rejects): treat that as an unmarked, buffered route.
+ *
+ * Assumptions, the same a reader of the app would make: middleware without a
+ * marker calls `next()`, `router.param()` callbacks do not skip the route,
+ * and a marked `app.use(path, fn)` middleware handles what reaches it.
+ *
+ * Decisions are cached. A cached decision is used only while every router
+ * and route stack the lookup read still has the length it had then, so routes
+ * added later (`app.post()`, `router.use()`, `route.get()`) are seen.
+ *
+ * @example
+ * const resolve = createRouteResolver()
+ * app.use(function route(req, res, next) {
+ *   const decision = resolve(req)
+ *   if (decision?.marker?.mode === 'streaming') console.log('streams', decision.path)
+ *   next()
+ * })
+ */
+export function createRouteResolver(options?: RouteResolverOptions): RouteResolver {
+  const limit = normalizeCacheSize(options?.cacheSize)
+  const cache = new Map<string, CacheEntry>()
+  const routerIds = new WeakMap<object, number>()
+  let nextRouterId = 0
+
+  const resolveRoute = function resolveRoute(req: Request): RouteDecision | undefined {
+    const app = req.app as AppLike | undefined
+    if (app === undefined || app === null) return undefined
+    const root = rootRouter(app)
+    const path = requestPath(req, app)
+    if (root === undefined || path === undefined) return undefined
+    const method = req.method
+
+    if (limit === 0) return outcomeToDecision(lookupIn(root, method, path, '', undefined, new Dependencies()))
+
+    let routerId = routerIds.get(root)
+    if (routerId === undefined) {
+      routerId = nextRouterId++
+      routerIds.set(root, routerId)
+    }
+    const key = `${routerId} ${method} ${path}`
+    const hit = cache.get(key)
+    if (hit !== undefined) {
+      cache.delete(key)
+      if (hit.dependencies.unchanged()) {
+        cache.set(key, hit) // most recently used goes last
+        return hit.decision
+      }
+    }
+
+    const dependencies = new Dependencies()
+    const decision = outcomeToDecision(lookupIn(root, method, path, '', undefined, dependencies))
+    cache.set(key, { decision, dependencies })
+    if (cache.size > limit) cache.delete(cache.keys().next().value as string)
+    return decision
+  } as RouteResolver
+
+  Object.defineProperty(resolveRoute, 'cachedCount', { get: () => cache.size, enumerable: true })
+  return resolveRoute
+}
+
+function normalizeCacheSize(value: unknown): number {
+  if (value === undefined) return 1000
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`option cacheSize must be a non-negative integer, got ${String(value)}`)
+  }
+  return value
+}
+
+// Structural views of the parts of Express 4 and router 2.x that the lookup reads.
+
+type Handler = Function & { stack?: unknown; handle?: unknown; set?: unknown }
+
+interface LayerLike {
+  handle: Handler
+  route?: RouteLike | null
+  match(path: string): unknown
+  /** Written by `match()` in Express 4 and router < 2.3. */
+  params?: unknown
+  path?: unknown
+  keys?: unknown
+  /** Express 4 layers only. */
+  regexp?: unknown
+  /** router >= 2.3 layers only. */
+  rawPath?: unknown
+}
+
+interface RouteLike {
+  path: unknown
+  stack: RouteLayerLike[]
+  methods: Record<string, unknown>
+  _handlesMethod?(method: string): boolean // router 2.x
+  _handles_method?(method: string): boolean // Express 4
+}
+
+interface RouteLayerLike {
+  handle: Handler
+  method?: string
+}
+
+interface RouterLike {
+  stack: LayerLike[]
+}
+
+interface AppLike {
+  parent?: unknown
+  _router?: unknown
+  router?: unknown
+}
+
+interface CacheEntry {
+  decision: RouteDecision | undefined
+  dependencies: Dependencies
+}
+
+/** The stacks one lookup read, with their lengths then: the decision holds while they stay the same. */
+class Dependencies {
+  private readonly owners: { stack: unknown[] }[] = []
+  private readonly stacks: unknown[][] = []
+  private readonly lengths: number[] = []
+
+  record(owner: { stack: unknown[] }): void {
+    this.owners.push(owner)
+    this.stacks.push(owner.stack)
+    this.lengths.push(owner.stack.length)
+  }
+
+  unchanged(): boolean {
+    for (let i = 0; i < this.owners.length; i++) {
+      const stack = this.owners[i].stack
+      if (stack !== this.stacks[i] || stack.length !== this.lengths[i]) return false
+    }
+    return true
+  }
+}
+
+const NO_ROUTE = Symbol('no route')
+const UNCERTAIN = Symbol('uncertain')
+type Outcome = RouteDecision | typeof NO_ROUTE | typeof UNCERTAIN
+
+function outcomeToDecision(outcome: Outcome): RouteDecision | undefined {
+  return outcome === NO_ROUTE || outcome === UNCERTAIN ? undefined : outcome
+}
+
+/**
+ * Walk `router.stack` the way the router's `next()` does, for a request to
+ * `path` (relative to this router) with nothing failing along the way.
+ * `prefix` is the path pattern the router is mounted at, `inherited` the
+ * nearest enclosing router's marker.
+ */
+function lookupIn(
+  router: RouterLike,
+  method: string,
+  path: string,
+  prefix: string,
+  inherited: Marker | undefined,
+  dependencies: Dependencies,
+): Outcome {
+  dependencies.record(router)
+  const stack = router.stack
+  for (let i = 0; i < stack.length; i++) {
+    const layer = stack[i]
+    let match: LayerMatch | undefined
+    try {
+      match = matchLayer(layer, path)
+    } catch {
+      return UNCERTAIN // Express turns this into an error (400 for bad percent-encoding)
+    }
+    if (match === undefined) continue
+
+    const route = layer.route
+    if (route !== undefined && route !== null) {
+      dependencies.record(route)
+      if (!handlesMethod(route, method)) continue
+      const routePath = patternText(match.pattern) ?? patternText(route.path) ?? match.path
+      return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath))
+    }
+
+    const handle = layer.handle
+    if (handle.length === 4) continue // error handler: not run for a request without an error
+    if (!breaksAtSeparator(layer, match.path, path)) continue
+    const mountPath = joinMountPath(prefix, patternText(match.pattern) ?? patternText(layer.rawPath) ?? match.path)
+    const marker = getMarker(handle)
+
+    let inner: RouterLike | undefined
+    if (isRouter(handle)) inner = handle
+    else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
+    else if (handle.name === 'mounted_app') return UNCERTAIN // `app.use(path, app)`: a closure we cannot look into
+    else if (marker !== undefined) return freezeDecision(marker, mountPath || '/')
+    else continue // plain middleware, assumed to call next()
+
+    if (inner === undefined) return UNCERTAIN
+    const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies)
+    if (outcome !== NO_ROUTE) return outcome
+    // nothing inside: the router calls next() and the walk goes on here
+  }
+  return NO_ROUTE
+}
+
+interface LayerMatch {
+  /** The part of the path the layer matched. */
+  path: string
+  /** The pattern that matched, when the router says (router >= 2.3). */
+  pattern: unknown
+}
+
+/**
+ * `layer.match(path)` without leaving a trace. Express 4 and router < 2.3
+ * store the result on the layer (`params`, `path`, `keys`) and return a
+ * boolean; router >= 2.3 returns the result and stores nothing. Read whichever
+ * answer the layer gives and put back the fields exactly as they were.
+ */
+function matchLayer(layer: LayerLike, path: string): LayerMatch | undefined {
+  const hadParams = Object.hasOwn(layer, 'params')
+  const hadPath = Object.hasOwn(layer, 'path')
+  const hadKeys = Object.hasOwn(layer, 'keys')
+  const params = layer.params
+  const matchedPath = layer.path
+  const keys = layer.keys
+  try {
+    const result = layer.match(path)
+    if (result === true) return { path: typeof layer.path === 'string' ? layer.path : '', pattern: undefined }
+    if (result !== null && typeof result === 'object') {
+      const found = result as { path?: unknown; pattern?: unknown }
+      return { path: typeof found.path === 'string' ? found.path : '', pattern: found.pattern }
+    }
+    return undefined
+  } finally {
+    restoreField(layer, 'params', hadParams, params)
+    restoreField(layer, 'path', hadPath, matchedPath)
+    restoreField(layer, 'keys', hadKeys, keys)
+  }
+}
+
+function restoreField(layer: LayerLike, field: 'params' | 'path' | 'keys', had: boolean, value: unknown): void {
+  if (had) {
+    if (layer[field] !== value) layer[field] = value
+  } else if (Object.hasOwn(layer, field)) {
+    delete layer[field]
+  }
+}
+
+function handlesMethod(route: RouteLike, method: string): boolean {
+  if (typeof route._handlesMethod === 'function') return route._handlesMethod(method)
+  if (typeof route._handles_method === 'function') return route._handles_method(method)
+  return false
+}
+
+/** The first marker among the route's handlers that run for `method` (as `route.dispatch` picks them). */
+function routeMarker(route: RouteLike, method: string): Marker | undefined {
+  let name = method.toLowerCase()
+  if (name === 'head' && !route.methods.head) name = 'get'
+  for (const layer of route.stack) {
+    if (layer.method && layer.method !== name) continue
+    if (layer.handle.length > 3) continue // error handler
+    const marker = getMarker(layer.handle)
+    if (marker !== undefined) return marker
+  }
+  return undefined
+}
+
+/**
+ * A middleware layer whose pattern matched only runs if the match ends at a
+ * path separator (`/api` matches `/api/x`, never `/apix`); Express 4 also
+ * accepts `.` there.
+ */
+function breaksAtSeparator(layer: LayerLike, layerPath: string, path: string): boolean {
+  if (layerPath.length === 0) return true
+  if (!path.startsWith(layerPath)) return false
+  const next = path[layerPath.length]
+  return next === undefined || next === '/' || (next === '.' && layer.regexp !== undefined)
+}
+
+/** The path a mounted router sees: what is left after its mount path, always starting with `/`. */
+function remainingPath(path: string, layerPath: string): string {
+  const rest = path.slice(layerPath.length)
+  return rest[0] === '/' ? rest : '/' + rest
+}
+
+function isRouter(value: unknown): value is Handler & RouterLike {
+  return typeof value === 'function' && Array.isArray((value as { stack?: unknown }).stack)
+}
+
+function isApp(value: Handler): boolean {
+  return typeof value.handle === 'function' && typeof value.set === 'function'
+}
+
+/** The app's router: `app._router` in Express 4 (where reading `app.router` throws), `app.router` in Express 5. */
+function rootRouter(app: AppLike): RouterLike | undefined {
+  if (isRouter(app._router)) return app._router
+  try {
+    const router = app.router
+    return isRouter(router) ? router : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The path the app's router matches: relative to the mount point inside a sub-app. */
+function requestPath(req: Request, app: AppLike): string | undefined {
+  const url = app.parent ? req.url : (req.originalUrl ?? req.url)
+  return typeof url === 'string' ? pathnameOf(url) : undefined
+}
+
+/**
+ * The pathname exactly as Express's routers compute it (the `parseurl`
+ * package): a plain `/path?query` is cut at `?`; anything else (absolute-form
+ * `http://host/path`, a `#`, whitespace) goes through Node's legacy URL
+ * parser, as `parseurl` does, so both agree on odd inputs.
+ */
+function pathnameOf(url: string): string | undefined {
+  if (url.charCodeAt(0) === 0x2f /* / */) {
+    for (let i = 1; i < url.length; i++) {
+      switch (url.charCodeAt(i)) {
+        case 0x3f /* ? */:
+          return url.slice(0, i)
+        case 0x09 /* \t */:
+        case 0x0a /* \n */:
+        case 0x0c /* \f */:
+        case 0x0d /* \r */:
+        case 0x20 /* space */:
+        case 0x23 /* # */:
+        case 0xa0:
+        case 0xfeff:
+          return legacyPathname(url)
+      }
+    }
+    return url
+  }
+  return legacyPathname(url)
+}
+
+function legacyPathname(url: string): string | undefined {
+  try {
+    return legacyParseUrl(url).pathname ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+function patternText(pattern: unknown): string | undefined {
+  if (typeof pattern === 'string') return pattern
+  if (pattern instanceof RegExp) return String(pattern)
+  return undefined
+}
+
+/** A mount path as a prefix: `''` for `/`, no trailing slash. */
+function joinMountPath(prefix: string, mountPath: string): string {
+  return prefix + mountPath.replace(/\/+$/, '')
+}
+
+function joinRoutePath(prefix: string, routePath: string): string {
+  if (prefix === '') return routePath
+  return routePath === '/' ? prefix : prefix + routePath
+}
+
+function freezeDecision(marker: Marker | undefined, path: string): RouteDecision {
+  return Object.freeze({ marker, path })
+}

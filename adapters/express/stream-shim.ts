@@ -1,0 +1,47 @@
+/**
+ * `streamShim()`: the middleware mounted first in an Express app. For each
+ * request it finds the handler from method and path alone, then either gives
+ * a streaming handler its `req.bodyStream` at once or buffers and parses the
+ * body for a buffered one, before any later middleware runs.
+ */
+import type { NextFunction, Request, Response } from 'express'
+import type { ShimOptions } from '../../lib/config.js'
+import { beginBuffered, beginStreaming, createShim } from '../../lib/dispatch.js'
+import { modeOf } from '../../lib/request-state.js'
+import { attachBodyStream } from './markers.js'
+import { createRouteResolver } from './route-lookup.js'
+
+/**
+ * Mount first: `app.use(streamShim())`. Replaces `express.json()`,
+ * `express.urlencoded()` and `express.text()` for every route that is not
+ * marked `streaming`, and sets up `req.bodyStream` for those that are.
+ *
+ * @example
+ * const app = express()
+ * app.use(streamShim({ json: { limit: '1mb' }, urlencoded: { extended: true } }))
+ */
+export function streamShim(options?: ShimOptions) {
+  const shim = createShim(options)
+  const resolve = createRouteResolver()
+
+  return function streamShim(req: Request, res: Response, next: NextFunction): void {
+    if (modeOf(req) !== undefined) {
+      next() // mounted twice, or re-entered through a sub-app
+      return
+    }
+    const marker = resolve(req)?.marker
+    if (marker?.mode === 'streaming') {
+      try {
+        attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker)))
+      } catch (err) {
+        next(err)
+        return
+      }
+      next()
+      return
+    }
+    const reading = beginBuffered(req, res, shim.parsersFor(marker))
+    if (reading === undefined) next()
+    else reading.then(() => next(), next)
+  }
+}

@@ -1,0 +1,472 @@
+import http from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express'
+import request from 'supertest'
+import { Pool } from 'undici'
+import { setMarker, type Marker } from '../../lib/markers.js'
+import { createRouteResolver, type RouteResolver } from '../../adapters/express/route-lookup.js'
+
+// Express 4 is installed under an npm alias; its API is the same for what these tests use.
+const express4: typeof express = require('express4')
+
+const streamingMarker: Marker = { mode: 'streaming', options: {} }
+const bufferedMarker: Marker = { mode: 'buffered', options: {} }
+
+interface Prediction {
+  mode: string | null
+  path: string
+}
+
+/** A route handler that reports that it ran, and what the first middleware predicted. */
+function respond(id: string): RequestHandler {
+  return function respondWithId(req: Request, res: Response): void {
+    res.setHeader('x-ran', id)
+    res.json({ ran: id, predicted: res.locals.predicted })
+  }
+}
+
+function streamingRoute(id: string): RequestHandler {
+  return setMarker(respond(id), streamingMarker)
+}
+
+function bufferedRoute(id: string): RequestHandler {
+  return setMarker(respond(id), bufferedMarker)
+}
+
+/** Mounted first: asks the resolver, keeps the decision on `res.locals` and in a header (seen even on a 404). */
+function predictFirst(resolve: RouteResolver): RequestHandler {
+  return function predictRoute(req: Request, res: Response, next: NextFunction): void {
+    const decision = resolve(req)
+    const predicted: Prediction | null =
+      decision === undefined ? null : { mode: decision.marker?.mode ?? null, path: decision.path }
+    res.locals.decision = decision
+    res.locals.predicted = predicted
+    res.setHeader('x-predicted', JSON.stringify(predicted))
+    next()
+  }
+}
+
+/** What ran (the `x-ran` header, so HEAD works too) and what was predicted. */
+function outcome(res: { headers: Record<string, unknown> }): { ran: string | null; predicted: Prediction | null } {
+  const ran = res.headers['x-ran']
+  return {
+    ran: typeof ran === 'string' ? ran : null,
+    predicted: JSON.parse(String(res.headers['x-predicted'])) as Prediction | null,
+  }
+}
+
+async function listen(app: Express): Promise<http.Server> {
+  const server = http.createServer(app)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return server
+}
+
+async function close(server: http.Server | undefined): Promise<void> {
+  if (server === undefined) return
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+function rootRouterOf(app: unknown): { stack: unknown[] } {
+  const legacy = (app as { _router?: { stack: unknown[] } })._router
+  return legacy ?? (app as { router: { stack: unknown[] } }).router
+}
+
+/** Every layer in the router tree, with its own fields, to compare by identity before and after a lookup. */
+function snapshotTree(router: { stack: unknown[] }, into: [object, string, unknown][] = []): [object, string, unknown][] {
+  for (const layer of router.stack as Record<string, unknown>[]) {
+    for (const field of Object.getOwnPropertyNames(layer)) into.push([layer, field, layer[field]])
+    const route = layer.route as { stack: Record<string, unknown>[] } | undefined
+    if (route) {
+      for (const handlerLayer of route.stack) {
+        for (const field of Object.getOwnPropertyNames(handlerLayer)) into.push([handlerLayer, field, handlerLayer[field]])
+      }
+    }
+    const handle = layer.handle as { stack?: unknown }
+    if (Array.isArray(handle.stack)) snapshotTree(handle as { stack: unknown[] }, into)
+  }
+  return into
+}
+
+function sameSnapshot(a: [object, string, unknown][], b: [object, string, unknown][]): boolean {
+  return a.length === b.length && a.every(([obj, field, value], i) => b[i][0] === obj && b[i][1] === field && Object.is(b[i][2], value))
+}
+
+describe.each([
+  { name: 'Express 4', x: express4, v4: true },
+  { name: 'Express 5', x: express, v4: false },
+])('createRouteResolver on $name', ({ x, v4 }) => {
+  /** One app with every route shape; `first` is the middleware mounted first. */
+  function buildApp(first: RequestHandler): Express {
+    const app = x()
+    app.use(first)
+    app.use(function plainMiddleware(req: Request, res: Response, next: NextFunction) {
+      next()
+    })
+    app.use(
+      setMarker(function markedErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction) {
+        next(err)
+      }, streamingMarker),
+    )
+
+    app.post('/plain', respond('plain'))
+    app.post('/upload', streamingRoute('upload'))
+    app.post('/guarded', function auth(req: Request, res: Response, next: NextFunction) {
+      next()
+    }, streamingRoute('guarded'))
+    app.route('/doc').get(respond('doc-get')).post(streamingRoute('doc-post'))
+    app.get('/items/:id', bufferedRoute('item-get'))
+    app.put('/items/:id', streamingRoute('item-put'))
+    app.post(/^\/re\/\d+$/, streamingRoute('regex'))
+    app.post(v4 ? '/files/*' : '/files/*splat', streamingRoute('files'))
+    app.all('/any', streamingRoute('any'))
+    app.use('/hook', setMarker(respond('hook'), streamingMarker))
+
+    const v1 = x.Router()
+    v1.post('/files/:name', streamingRoute('v1-file'))
+    v1.get('/status', respond('v1-status'))
+    const api = x.Router()
+    api.use('/v1', v1)
+    api.post('/echo', respond('api-echo'))
+    app.use('/api', api)
+    app.post('/api/after', respond('after-api'))
+
+    const up = setMarker(x.Router(), streamingMarker)
+    up.post('/raw', respond('up-raw'))
+    up.post('/form', bufferedRoute('up-form'))
+    const deep = x.Router()
+    deep.post('/leaf', respond('up-deep-leaf'))
+    up.use('/deep', deep)
+    app.use('/up', up)
+
+    const userPosts = x.Router({ mergeParams: true })
+    userPosts.post('/posts', setMarker(function userPost(req: Request, res: Response) {
+      respond(`user-post:${String(req.params.uid)}`)(req, res, () => {})
+    }, streamingMarker))
+    app.use('/users/:uid', userPosts)
+
+    const strict = x.Router({ caseSensitive: true, strict: true })
+    strict.post('/Exact/', streamingRoute('strict'))
+    app.use('/strict', strict)
+    app.post('/mixedcase', streamingRoute('insensitive'))
+
+    const sub = x()
+    sub.post('/x', streamingRoute('sub-x'))
+    app.use('/sub', sub)
+
+    const subWithResolver = x()
+    subWithResolver.use(predictFirst(createRouteResolver()))
+    subWithResolver.post('/x', streamingRoute('sub-resolved-x'))
+    app.use('/subapp', subWithResolver)
+
+    const direct = x()
+    direct.post('/x', streamingRoute('direct-x'))
+    const holder = x.Router()
+    holder.use('/direct', direct)
+    app.use(holder)
+    return app
+  }
+
+  let server: http.Server | undefined
+  beforeAll(async () => {
+    server = await listen(buildApp(predictFirst(createRouteResolver())))
+  })
+  afterAll(() => close(server))
+
+  async function post(path: string) {
+    return outcome(await request(server!).post(path))
+  }
+
+  describe('with plain routes', () => {
+    it('finds an unmarked route and reports no marker', async () => {
+      expect(await post('/plain')).toEqual({ ran: 'plain', predicted: { mode: null, path: '/plain' } })
+    })
+
+    it('returns the marker of a marked route', async () => {
+      expect(await post('/upload')).toEqual({ ran: 'upload', predicted: { mode: 'streaming', path: '/upload' } })
+    })
+
+    it('ignores the query string', async () => {
+      expect(await post('/upload?name=a.txt&x=1')).toEqual({
+        ran: 'upload',
+        predicted: { mode: 'streaming', path: '/upload' },
+      })
+    })
+
+    it('skips a marked error handler ahead of the routes', async () => {
+      expect((await post('/plain')).predicted).toEqual({ mode: null, path: '/plain' })
+    })
+
+    it('finds the marked handler behind an unmarked one on the same route', async () => {
+      expect(await post('/guarded')).toEqual({ ran: 'guarded', predicted: { mode: 'streaming', path: '/guarded' } })
+    })
+
+    it('picks the handler for the method on app.route()', async () => {
+      expect(outcome(await request(server!).get('/doc'))).toEqual({ ran: 'doc-get', predicted: { mode: null, path: '/doc' } })
+      expect(await post('/doc')).toEqual({ ran: 'doc-post', predicted: { mode: 'streaming', path: '/doc' } })
+    })
+
+    it('matches route params', async () => {
+      expect(outcome(await request(server!).put('/items/42'))).toEqual({
+        ran: 'item-put',
+        predicted: { mode: 'streaming', path: '/items/:id' },
+      })
+    })
+
+    it('answers HEAD with the GET route', async () => {
+      expect(outcome(await request(server!).head('/items/42'))).toEqual({
+        ran: 'item-get',
+        predicted: { mode: 'buffered', path: '/items/:id' },
+      })
+    })
+
+    it('matches a regular-expression route', async () => {
+      expect(await post('/re/123')).toEqual({ ran: 'regex', predicted: { mode: 'streaming', path: String(/^\/re\/\d+$/) } })
+    })
+
+    it('matches a wildcard route', async () => {
+      expect(await post('/files/a/b.txt')).toEqual({
+        ran: 'files',
+        predicted: { mode: 'streaming', path: v4 ? '/files/*' : '/files/*splat' },
+      })
+    })
+
+    it('matches router.all() for any method', async () => {
+      expect(outcome(await request(server!).patch('/any'))).toEqual({ ran: 'any', predicted: { mode: 'streaming', path: '/any' } })
+      expect(await post('/any')).toEqual({ ran: 'any', predicted: { mode: 'streaming', path: '/any' } })
+    })
+
+    it('treats a marked app.use(path, fn) middleware as the handler', async () => {
+      expect(await post('/hook/some/thing')).toEqual({ ran: 'hook', predicted: { mode: 'streaming', path: '/hook' } })
+    })
+
+    it('matches case-insensitively by default', async () => {
+      expect(await post('/MixedCase')).toEqual({
+        ran: 'insensitive',
+        predicted: { mode: 'streaming', path: '/mixedcase' },
+      })
+    })
+  })
+
+  describe('with nested routers', () => {
+    it('finds a route two routers deep and joins the mount paths', async () => {
+      expect(await post('/api/v1/files/report.pdf')).toEqual({
+        ran: 'v1-file',
+        predicted: { mode: 'streaming', path: '/api/v1/files/:name' },
+      })
+    })
+
+    it('goes on with the parent stack when a matched router has no route', async () => {
+      expect(await post('/api/after')).toEqual({ ran: 'after-api', predicted: { mode: null, path: '/api/after' } })
+    })
+
+    it("gives a marked router's marker to its unmarked routes, nested ones included", async () => {
+      expect(await post('/up/raw')).toEqual({ ran: 'up-raw', predicted: { mode: 'streaming', path: '/up/raw' } })
+      expect(await post('/up/deep/leaf')).toEqual({
+        ran: 'up-deep-leaf',
+        predicted: { mode: 'streaming', path: '/up/deep/leaf' },
+      })
+    })
+
+    it("lets a route's own marker win over its router's", async () => {
+      expect(await post('/up/form')).toEqual({ ran: 'up-form', predicted: { mode: 'buffered', path: '/up/form' } })
+    })
+
+    it('follows a mergeParams router mounted under a param', async () => {
+      expect(await post('/users/7/posts')).toEqual({
+        ran: 'user-post:7',
+        // Express 4 layers keep no source pattern for mount paths: the matched text stands in
+        predicted: { mode: 'streaming', path: v4 ? '/users/7/posts' : '/users/:uid/posts' },
+      })
+    })
+
+    it('honours a case-sensitive, strict router', async () => {
+      expect(await post('/strict/Exact/')).toEqual({ ran: 'strict', predicted: { mode: 'streaming', path: '/strict/Exact/' } })
+      expect(await post('/strict/exact/')).toEqual({ ran: null, predicted: null })
+      expect(await post('/strict/Exact')).toEqual({ ran: null, predicted: null })
+    })
+  })
+
+  describe('when it cannot tell', () => {
+    it('returns undefined for an unknown path', async () => {
+      const res = await request(server!).post('/nowhere')
+      expect(res.status).toBe(404)
+      expect(outcome(res)).toEqual({ ran: null, predicted: null })
+    })
+
+    it('returns undefined for a known path without a handler for the method', async () => {
+      const res = await request(server!).delete('/upload')
+      expect(res.status).toBe(404)
+      expect(outcome(res)).toEqual({ ran: null, predicted: null })
+    })
+
+    it('returns undefined when a mounted sub-app comes first', async () => {
+      expect(await post('/sub/x')).toEqual({ ran: 'sub-x', predicted: null })
+    })
+
+    it('returns undefined for a path Express rejects as badly percent-encoded', async () => {
+      const res = await request(server!).get('/items/%E0%A4%A')
+      expect(res.status).toBe(400)
+      expect(outcome(res)).toEqual({ ran: null, predicted: null })
+    })
+  })
+
+  describe('with a sub-app mounted by router.use()', () => {
+    it('looks into it, since the layer holds the app itself', async () => {
+      expect(await post('/direct/x')).toEqual({ ran: 'direct-x', predicted: { mode: 'streaming', path: '/direct/x' } })
+    })
+  })
+
+  describe('inside a sub-app', () => {
+    it('resolves against the sub-app, relative to its mount path', async () => {
+      expect(await post('/subapp/x')).toEqual({ ran: 'sub-resolved-x', predicted: { mode: 'streaming', path: '/x' } })
+    })
+  })
+
+  describe('with an absolute-form request target', () => {
+    it('uses the path of the URL', async () => {
+      const { port } = server!.address() as AddressInfo
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `http://127.0.0.1:${port}/upload?x=1` }, resolve)
+        req.on('error', reject)
+        req.end()
+      })
+      res.resume()
+      expect(outcome(res)).toEqual({ ran: 'upload', predicted: { mode: 'streaming', path: '/upload' } })
+    })
+  })
+
+  describe('with a catch-all route', () => {
+    it('matches any path', async () => {
+      const app = x()
+      app.use(predictFirst(createRouteResolver()))
+      app.post(v4 ? '*' : '/{*splat}', streamingRoute('catch-all'))
+      const catchAll = await listen(app)
+      try {
+        expect(outcome(await request(catchAll).post('/any/where/at/all'))).toEqual({
+          ran: 'catch-all',
+          predicted: { mode: 'streaming', path: v4 ? '*' : '/{*splat}' },
+        })
+      } finally {
+        await close(catchAll)
+      }
+    })
+  })
+
+  describe('when routes change after the first request', () => {
+    let lateServer: http.Server | undefined
+    afterEach(() => close(lateServer))
+
+    /** An app whose lookups for `path` are cached (one request made), then `change` applied. */
+    async function changeAfterFirstRequest(setup: (app: Express) => () => void, path: string) {
+      const app = x()
+      app.use(predictFirst(createRouteResolver()))
+      const change = setup(app)
+      lateServer = await listen(app)
+      const before = outcome(await request(lateServer).post(path))
+      change()
+      return { before, after: outcome(await request(lateServer).post(path)) }
+    }
+
+    it('sees a route added to the app', async () => {
+      const { before, after } = await changeAfterFirstRequest((app) => {
+        app.post('/early', respond('early'))
+        return () => app.post('/top', streamingRoute('top'))
+      }, '/top')
+      expect(before).toEqual({ ran: null, predicted: null })
+      expect(after).toEqual({ ran: 'top', predicted: { mode: 'streaming', path: '/top' } })
+    })
+
+    it('sees a route added to a nested router', async () => {
+      const { before, after } = await changeAfterFirstRequest((app) => {
+        const late = x.Router()
+        app.use('/late', late)
+        return () => late.post('/x', streamingRoute('late-x'))
+      }, '/late/x')
+      expect(before).toEqual({ ran: null, predicted: null })
+      expect(after).toEqual({ ran: 'late-x', predicted: { mode: 'streaming', path: '/late/x' } })
+    })
+
+    it('sees a handler added to an existing route', async () => {
+      const { before, after } = await changeAfterFirstRequest((app) => {
+        const grow = app.route('/grow').get(respond('grow-get'))
+        return () => grow.post(streamingRoute('grow-post'))
+      }, '/grow')
+      expect(before).toEqual({ ran: null, predicted: null })
+      expect(after).toEqual({ ran: 'grow-post', predicted: { mode: 'streaming', path: '/grow' } })
+    })
+  })
+
+  describe('with many distinct URLs', () => {
+    let cacheServer: http.Server | undefined
+    let pool: Pool | undefined
+    afterEach(async () => {
+      await pool?.close()
+      await close(cacheServer)
+    })
+
+    async function sendDistinct(resolver: RouteResolver, count: number): Promise<void> {
+      const app = x()
+      app.use(predictFirst(resolver))
+      app.post('/items/:id', streamingRoute('item'))
+      cacheServer = await listen(app)
+      const { port } = cacheServer.address() as AddressInfo
+      pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 })
+      for (let start = 0; start < count; start += 100) {
+        await Promise.all(
+          Array.from({ length: Math.min(100, count - start) }, async (_, i) => {
+            const res = await pool!.request({ method: 'POST', path: `/items/${start + i}` })
+            expect(res.statusCode).toBe(200)
+            await res.body.dump()
+          }),
+        )
+      }
+    }
+
+    it('keeps at most 1000 decisions by default', async () => {
+      const resolver = createRouteResolver()
+      await sendDistinct(resolver, 5000)
+      expect(resolver.cachedCount).toBe(1000)
+    })
+
+    it('keeps at most cacheSize decisions', async () => {
+      const resolver = createRouteResolver({ cacheSize: 10 })
+      await sendDistinct(resolver, 50)
+      expect(resolver.cachedCount).toBe(10)
+    })
+  })
+
+  describe('router state', () => {
+    it('is the same after a lookup as before, for found, missing and rejected paths', async () => {
+      const resolve = createRouteResolver({ cacheSize: 0 })
+      const changed: string[] = []
+      const app: Express = buildApp(function checkUnchanged(req: Request, res: Response, next: NextFunction) {
+        const before = snapshotTree(rootRouterOf(req.app))
+        resolve(req)
+        if (!sameSnapshot(before, snapshotTree(rootRouterOf(req.app)))) changed.push(req.url)
+        next()
+      })
+      const stateServer = await listen(app)
+      try {
+        for (const path of ['/api/v1/files/a', '/up/deep/leaf', '/users/7/posts', '/items/%E0%A4%A', '/nowhere', '/sub/x']) {
+          await request(stateServer).post(path)
+          await request(stateServer).get(path)
+        }
+      } finally {
+        await close(stateServer)
+      }
+      expect(changed).toEqual([])
+    })
+  })
+})
+
+describe('createRouteResolver options', () => {
+  it('throws a TypeError naming cacheSize when it is not a non-negative integer', () => {
+    expect(() => createRouteResolver({ cacheSize: -1 })).toThrow(/cacheSize/)
+    expect(() => createRouteResolver({ cacheSize: 1.5 })).toThrow(TypeError)
+    expect(() => createRouteResolver({ cacheSize: Infinity })).toThrow(TypeError)
+  })
+})
