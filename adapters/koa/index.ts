@@ -1,0 +1,17 @@
+/** stream-shim for Koa 2 and 3 with @koa/router: headers-first dispatch, `streaming()` routes, @koa/bodyparser-compatible buffering. */
+export { streamShim } from './stream-shim.js'
+export { streaming, buffered } from './markers.js'
+export { resolveRoute } from './route-lookup.js'
+export type { RouteDecision } from './route-lookup.js'
+export type {
+  KoaBufferedOptions,
+  KoaShimOptions,
+  KoaMiddleware,
+  StreamingContext,
+  StreamingMiddleware,
+} from './types.js'
+export { BodyStream } from '../../lib/body-stream.js'
+export { ERROR_STATUS, isBodyError } from '../../lib/errors.js'
+export type { BodyError, BodyErrorType } from '../../lib/errors.js'
+export type { StreamingOptions } from '../../lib/config.js'
+export type { CoBodyOptions, CoBodyType } from '../../lib/co-body-parsers.js'

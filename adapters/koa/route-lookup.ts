@@ -1,0 +1,113 @@
+/**
+ * Route lookup: tell, from method, path and host alone and before any of the
+ * body is read, which @koa/router (or koa-router) route a Koa app will run
+ * for a request and which marker applies to it. Reads the routers mounted on
+ * the app (`app.use(router.routes())`) with their own pure `matchHost()` and
+ * `match()`, and changes nothing.
+ */
+import type { Context } from 'koa'
+import { getMarker, type Marker } from '../../lib/markers.js'
+
+/** What the lookup found for a request. */
+export interface RouteDecision {
+  /** The innermost marker that applies to the matched route. */
+  readonly marker: Marker | undefined
+  /** The matched route's path pattern, for messages (`'/api/files/:name'`). */
+  readonly path: string
+}
+
+// Structural views of the parts of @koa/router that the lookup reads.
+
+interface LayerLike {
+  stack: unknown[]
+  methods: string[]
+  path: unknown
+  paramNames?: unknown[]
+}
+
+interface MatchResult {
+  pathAndMethod: LayerLike[]
+  route: boolean
+}
+
+interface RouterLike {
+  stack: LayerLike[]
+  opts?: { routerPath?: string; exclusive?: unknown }
+  exclusive?: boolean
+  match(path: string, method: string): MatchResult
+  matchHost?(host: string): boolean
+}
+
+function isRouter(value: unknown): value is RouterLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as RouterLike).stack) &&
+    typeof (value as RouterLike).match === 'function'
+  )
+}
+
+/**
+ * The route the app's routers will run for this request, and its marker, or
+ * `undefined` when no router on the app takes it (then: buffered).
+ *
+ * The first router (in `app.use()` order) whose host and routes match
+ * decides. Within it, the marker is the innermost one along the middleware
+ * chain the router composes for the request: a marker on a handler beats one
+ * on a `router.use()` middleware before it, which beats one on the router.
+ * Unmarked middleware is assumed to call `next()`.
+ *
+ * @example
+ * app.use(async function logRoute(ctx, next) {
+ *   console.log(resolveRoute(ctx)?.marker?.mode ?? 'buffered')
+ *   await next()
+ * })
+ */
+export function resolveRoute(ctx: Context): RouteDecision | undefined {
+  const middleware = (ctx.app as { middleware?: unknown }).middleware
+  if (!Array.isArray(middleware)) return undefined
+  for (const fn of middleware) {
+    const router = typeof fn === 'function' ? (fn as { router?: unknown }).router : undefined
+    if (!isRouter(router)) continue
+    const decision = resolveIn(router, fn, ctx)
+    if (decision !== undefined) return decision
+  }
+  return undefined
+}
+
+function resolveIn(router: RouterLike, dispatch: Function, ctx: Context): RouteDecision | undefined {
+  try {
+    if (typeof router.matchHost === 'function' && !router.matchHost(ctx.host)) return undefined
+    const result = router.match(requestPath(router, ctx), ctx.method)
+    if (!result.route) return undefined
+    let marker = getMarker(dispatch) ?? getMarker(router)
+    let path = ''
+    for (const layer of chosenLayers(router, result.pathAndMethod)) {
+      marker = getMarker(layer) ?? marker
+      for (const handler of layer.stack) marker = getMarker(handler) ?? marker
+      if (layer.methods.length > 0 && typeof layer.path === 'string') path = layer.path
+    }
+    return Object.freeze({ marker, path })
+  } catch {
+    return undefined // a router we do not understand: buffered
+  }
+}
+
+/** The path the router matches, as its dispatch middleware picks it. */
+function requestPath(router: RouterLike, ctx: Context): string {
+  const fields = ctx as unknown as { newRouterPath?: string; routerPath?: string }
+  return router.opts?.routerPath || fields.newRouterPath || ctx.path || fields.routerPath || ''
+}
+
+/** The layers the router runs: all that match, or one for an `exclusive` router. */
+function chosenLayers(router: RouterLike, matched: LayerLike[]): LayerLike[] {
+  if (router.exclusive !== true) return matched
+  if (router.opts?.exclusive === 'specificity') {
+    let chosen: LayerLike | undefined
+    for (const layer of matched) {
+      if (chosen === undefined || (layer.paramNames?.length ?? 0) < (chosen.paramNames?.length ?? 0)) chosen = layer
+    }
+    return chosen === undefined ? [] : [chosen]
+  }
+  return matched.length === 0 ? [] : [matched[matched.length - 1]]
+}

@@ -1,0 +1,59 @@
+/**
+ * `streamShim()`: the Koa middleware mounted before the routers. For each
+ * request it finds the route from method, path and host alone, then either
+ * gives a streaming route its `ctx.request.bodyStream` at once or reads and
+ * parses the body, as @koa/bodyparser would, for a buffered one.
+ */
+import type { Context, Next } from 'koa'
+import { beginStreaming, createShim } from '../../lib/dispatch.js'
+import type { Marker } from '../../lib/markers.js'
+import { modeOf } from '../../lib/request-state.js'
+import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
+import { bufferedConfig } from './markers.js'
+import { resolveRoute } from './route-lookup.js'
+import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
+
+/**
+ * Mount before the routers: `app.use(streamShim())`. Replaces
+ * @koa/bodyparser (or koa-bodyparser) for every route not marked
+ * `streaming`, and sets up `ctx.request.bodyStream` for those that are.
+ *
+ * @example
+ * const app = new Koa()
+ * app.use(streamShim({ jsonLimit: '2mb', enableTypes: ['json', 'form', 'text'] }))
+ * app.use(router.routes())
+ */
+export function streamShim(options: KoaShimOptions = {}) {
+  if (typeof options !== 'object' || options === null) throw new TypeError('streamShim options must be an object')
+  const { streaming, ...bufferedOptions } = options
+  const shim = createShim({ streaming })
+  const buffered = bufferedConfig(bufferedOptions)
+  const routeConfigs = new WeakMap<Marker, BufferedConfig>()
+
+  function bufferedFor(marker: Marker | undefined): BufferedConfig {
+    if (marker === undefined || marker.mode !== 'buffered') return buffered
+    let config = routeConfigs.get(marker)
+    if (config === undefined) {
+      config = bufferedConfig(bufferedOptions, marker.options as KoaBufferedOptions)
+      routeConfigs.set(marker, config)
+    }
+    return config
+  }
+
+  return async function streamShim(ctx: Context, next: Next): Promise<void> {
+    try {
+      if (modeOf(ctx.req) === undefined) {
+        const marker = resolveRoute(ctx)?.marker
+        if (marker?.mode === 'streaming') {
+          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker)))
+        } else {
+          await bufferBody(ctx, bufferedFor(marker))
+        }
+      } // else: mounted twice; the first one did the work
+      await next()
+    } catch (err) {
+      keepConnectionClose(ctx, err)
+      throw err
+    }
+  }
+}
