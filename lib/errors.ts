@@ -73,6 +73,11 @@ export function tooLarge(limit: number, length: number | undefined, expected?: n
   })
 }
 
+/** `entity.too.large` found while reading: `received` bytes (after decoding) went past `limit`. */
+export function tooLargeWhileReading(limit: number, received: number): BodyError {
+  return bodyError('entity.too.large', 'request entity too large', { limit, received })
+}
+
 /** `request.aborted`: the client went away before the whole body arrived. */
 export function aborted(expected: number | undefined, received: number): BodyError {
   return bodyError('request.aborted', 'request aborted', {

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transform } from 'node:stream'
-import { aborted, bodyError, sizeInvalid, tooLarge, type BodyError } from './errors.js'
+import { aborted, bodyError, sizeInvalid, tooLarge, tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding, createDecoder } from './decode.js'
 import { contentLength } from './options.js'
 import { closeConnection, consumedBy, wireComplete } from './request-state.js'
@@ -103,7 +103,7 @@ export function readBody(
       received += chunk.length
       wireChunks.push(chunk)
       if (decoder === null) {
-        if (received > limit) fail(tooLarge(limit, expected, expected))
+        if (received > limit) fail(tooLargeWhileReading(limit, received))
       } else {
         decoder.write(chunk)
       }
@@ -112,7 +112,7 @@ export function readBody(
     function onDecoded(chunk: Buffer): void {
       decodedLength += chunk.length
       if (decodedLength > limit) {
-        fail(tooLarge(limit, undefined, expected))
+        fail(tooLargeWhileReading(limit, decodedLength))
         return
       }
       decodedChunks.push(chunk)
