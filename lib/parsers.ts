@@ -18,7 +18,6 @@ import {
 import {
   DEFAULT_BUFFERED_LIMIT,
   DEFAULT_TIMEOUT,
-  assertKnownOptions,
   parseBoolean,
   parseFunction,
   parseLimit,
@@ -93,12 +92,11 @@ export interface Parser {
   parse(buf: Buffer, charset: string | null): unknown
 }
 
-const BASE_KEYS = ['limit', 'inflate', 'type', 'verify', 'timeout'] as const
-
-function base(kind: ParserKind, options: BaseParserOptions | undefined, defaultType: string, keys: readonly string[]) {
+function base(kind: ParserKind, options: BaseParserOptions | undefined, defaultType: string) {
   const opts = options ?? {}
   if (typeof opts !== 'object') throw new TypeError(`${kind} options must be an object`)
-  assertKnownOptions(opts, [...BASE_KEYS, ...keys], kind)
+  // Unknown keys are ignored, as body-parser ignores them: `json({ extended: true })`
+  // is common in apps being migrated and must not stop them from starting.
   return {
     kind,
     limit: parseLimit(opts.limit, DEFAULT_BUFFERED_LIMIT),
@@ -111,7 +109,7 @@ function base(kind: ParserKind, options: BaseParserOptions | undefined, defaultT
 
 /** A JSON parser with body-parser's `json()` options and results. */
 export function createJsonParser(options?: JsonOptions): Parser {
-  const common = base('json', options, 'application/json', ['strict', 'reviver', 'defaultCharset'])
+  const common = base('json', options, 'application/json')
   const strict = parseBoolean(options?.strict, true, 'strict')
   const reviver = parseFunction<NonNullable<JsonOptions['reviver']>>(options?.reviver, 'reviver')
   const defaultCharset = defaultCharsetOption(options?.defaultCharset)
@@ -133,14 +131,7 @@ export function createJsonParser(options?: JsonOptions): Parser {
 
 /** A urlencoded parser with body-parser's `urlencoded()` options and results. */
 export function createUrlencodedParser(options?: UrlencodedOptions): Parser {
-  const common = base('urlencoded', options, 'application/x-www-form-urlencoded', [
-    'extended',
-    'parameterLimit',
-    'depth',
-    'defaultCharset',
-    'charsetSentinel',
-    'interpretNumericEntities',
-  ])
+  const common = base('urlencoded', options, 'application/x-www-form-urlencoded')
   const opts = options ?? {}
   const extended = parseBoolean(opts.extended, false, 'extended')
   const charsetMessage = 'option defaultCharset must be either utf-8 or iso-8859-1'
@@ -214,7 +205,7 @@ function countParameters(text: string, limit: number): number | undefined {
 
 /** A text parser with body-parser's `text()` options and results. */
 export function createTextParser(options?: TextOptions): Parser {
-  const common = base('text', options, 'text/plain', ['defaultCharset'])
+  const common = base('text', options, 'text/plain')
   const defaultCharset = defaultCharsetOption(options?.defaultCharset)
   return {
     ...common,
@@ -227,7 +218,7 @@ export function createTextParser(options?: TextOptions): Parser {
 
 /** A raw parser with body-parser's `raw()` options: `req.body` is the Buffer. */
 export function createRawParser(options?: RawOptions): Parser {
-  const common = base('raw', options, 'application/octet-stream', [])
+  const common = base('raw', options, 'application/octet-stream')
   return {
     ...common,
     charset: () => null,

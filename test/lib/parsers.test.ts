@@ -255,3 +255,14 @@ describe('parse() against body-parser', () => {
     )
   })
 })
+
+describe('options body-parser ignores', () => {
+  it.each([
+    ['json', () => createJsonParser({ extended: true, limit: '1mb' } as never)],
+    ['urlencoded', () => createUrlencodedParser({ strict: false } as never)],
+    ['text', () => createTextParser({ reviver: () => null } as never)],
+    ['raw', () => createRawParser({ parameterLimit: 5 } as never)],
+  ])('are ignored by %s, so a migrated app still starts', (_kind, create) => {
+    expect(create).not.toThrow()
+  })
+})
