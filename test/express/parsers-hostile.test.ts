@@ -8,24 +8,10 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import bodyParser from 'body-parser'
-import express5 from 'express'
 import { Client } from 'undici'
 import { json, text, urlencoded } from '../../adapters/express/parsers.js'
+import { createServer, prototypeName, type Flavor, type Middleware } from './parity-harness.js'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof express5
-
-type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void
-type Flavor = 'express4' | 'express5' | 'node:http'
-
-function prototypeName(value: unknown): string | null {
-  if (value === null || typeof value !== 'object') return null
-  const proto = Object.getPrototypeOf(value)
-  if (proto === null) return 'null'
-  if (proto === Object.prototype) return 'Object'
-  if (proto === Array.prototype) return 'Array'
-  return 'other'
-}
 
 /** The prototype of every object in `value` (to 20 levels), by path; own properties only. */
 function prototypes(value: unknown, path = '$', out: Record<string, string | null> = {}, depth = 0) {
@@ -56,24 +42,13 @@ function respond(req: any, res: http.ServerResponse, err?: any): void {
   res.end(payload)
 }
 
-function createServer(flavor: Flavor, mw: Middleware): http.Server {
-  if (flavor === 'node:http') {
-    return http.createServer((req, res) => mw(req, res, (err) => respond(req, res, err)))
-  }
-  const app = (flavor === 'express4' ? express4 : express5)()
-  app.use(mw)
-  app.use((req: any, res: any) => respond(req, res))
-  app.use((err: any, req: any, res: any, _next: any) => respond(req, res, err))
-  return http.createServer(app)
-}
-
 interface Pair {
   servers: http.Server[]
   clients: Client[]
 }
 
 async function startPair(flavor: Flavor, reference: Middleware, ours: Middleware): Promise<Pair> {
-  const servers = [createServer(flavor, reference), createServer(flavor, ours)]
+  const servers = [createServer(flavor, reference, respond), createServer(flavor, ours, respond)]
   const clients: Client[] = []
   for (const server of servers) {
     server.listen(0, '127.0.0.1')

@@ -9,17 +9,12 @@ import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
 import bodyParser from 'body-parser'
-import express5 from 'express'
 import { json, raw, text, urlencoded } from '../../adapters/express/parsers.js'
+import { createServer, prototypeName, type Flavor, type Middleware } from './parity-harness.js'
 
 // Express 4 is installed under an npm alias; its types are those of Express 5's
 // package, close enough for `app.use`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof express5
-
 type Kind = 'json' | 'urlencoded' | 'text' | 'raw'
-type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void
-type Flavor = 'express4' | 'express5' | 'node:http'
 
 const ours: Record<Kind, (options?: any) => Middleware> = { json, urlencoded, text, raw }
 const reference: Record<Kind, (options?: any) => Middleware> = {
@@ -46,16 +41,6 @@ const ERROR_FIELDS = [
 function describeValue(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return { buffer: value.toString('base64') }
   return value
-}
-
-function prototypeName(value: unknown): string | null {
-  if (value === null || typeof value !== 'object') return null
-  const proto = Object.getPrototypeOf(value)
-  if (proto === null) return 'null'
-  if (proto === Object.prototype) return 'Object'
-  if (proto === Array.prototype) return 'Array'
-  if (proto === Buffer.prototype) return 'Buffer'
-  return 'other'
 }
 
 /** What the handler reports about a request: the same shape on every server. */
@@ -87,19 +72,6 @@ function respond(req: any, res: http.ServerResponse, err?: any): void {
   res.setHeader('Content-Type', 'application/json')
   res.setHeader('Content-Length', Buffer.byteLength(payload))
   res.end(payload)
-}
-
-function createServer(flavor: Flavor, mw: Middleware): http.Server {
-  if (flavor === 'node:http') {
-    return http.createServer((req, res) => {
-      mw(req, res, (err) => respond(req, res, err))
-    })
-  }
-  const app = (flavor === 'express4' ? express4 : express5)()
-  app.use(mw)
-  app.use((req: any, res: any) => respond(req, res))
-  app.use((err: any, req: any, res: any, _next: any) => respond(req, res, err))
-  return http.createServer(app)
 }
 
 interface RawRequest {
@@ -169,8 +141,8 @@ async function close(server: http.Server): Promise<void> {
 /** Send `request` to a body-parser server and to one of ours; return both responses. */
 async function both(flavor: Flavor, kind: Kind, options: any, request: RawRequest) {
   const servers = [
-    createServer(flavor, reference[kind](options)),
-    createServer(flavor, ours[kind](options)),
+    createServer(flavor, reference[kind](options), respond),
+    createServer(flavor, ours[kind](options), respond),
   ]
   try {
     const ports = await Promise.all(servers.map(listen))

@@ -1,7 +1,9 @@
 /** Shared test plumbing for the Koa adapter: both Koa majors, servers on loopback, raw HTTP/1 requests. */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type Koa from 'koa'
+import { listen as listenOn, readReply, type Reply, type Running } from '../helpers/http.js'
+
+export type { Reply, Running }
 
 type KoaClass = typeof Koa
 
@@ -11,32 +13,10 @@ export const KOA_VERSIONS: [string, KoaClass][] = [
   ['Koa 3', require('koa') as KoaClass],
 ]
 
-export interface Running {
-  port: number
-  server: http.Server
-  close(): Promise<void>
-}
-
 /** Start `app` on 127.0.0.1 with an ephemeral port; errors Koa handles are kept out of the test output. */
-export async function listen(app: Koa): Promise<Running> {
+export function listen(app: Koa): Promise<Running> {
   app.silent = true
-  const server = http.createServer(app.callback())
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
-
-export interface Reply {
-  status: number
-  headers: http.IncomingHttpHeaders
-  text: string
+  return listenOn(http.createServer(app.callback()))
 }
 
 export interface RawRequest {
@@ -51,22 +31,14 @@ export interface RawRequest {
 
 /** One request over a fresh connection; resolves with the whole reply. */
 export function request(port: number, options: RawRequest): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...options.headers }
-    if (options.host !== undefined) headers.host = options.host
-    if (options.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
-      headers['content-length'] = Buffer.byteLength(options.body)
-    }
-    const req = http.request({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path, headers, agent: false })
-    req.on('error', reject)
-    req.on('response', (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.end(options.body)
-  })
+  const headers = { ...options.headers }
+  if (options.host !== undefined) headers.host = options.host
+  if (options.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
+    headers['content-length'] = Buffer.byteLength(options.body)
+  }
+  const { req, reply } = openRequest(port, { method: options.method, path: options.path, headers })
+  req.end(options.body)
+  return reply
 }
 
 /** A promise with its resolve function, for signals between the server and the test. */
@@ -91,12 +63,7 @@ export function openRequest(
   })
   const reply = new Promise<Reply>((resolve, reject) => {
     req.on('error', reject)
-    req.on('response', (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
+    req.on('response', (res) => readReply(res).then(resolve, reject))
   })
   req.flushHeaders()
   return { req, reply }
