@@ -2,6 +2,7 @@ import http from 'node:http'
 import zlib from 'node:zlib'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import getRawBody from 'raw-body'
+import { createProxyMiddleware } from 'http-proxy-middleware'
 import { streamShim, buffered } from '../../adapters/express/index.js'
 import { bytes, frameworks, listen, readReply, request, send, sha256, type Running } from '../helpers/http.js'
 
@@ -49,6 +50,7 @@ describe.each(frameworks)('%s: buffered (legacy) routes behind the shim', (_name
       )
       req.pipe(out)
     })
+    app.post('/hpm', createProxyMiddleware({ target: 'http://127.0.0.1:1', router: () => upstream.url, changeOrigin: true }))
     app.post('/webhook', (req: any, res: any) => {
       const header = String(req.headers['stripe-signature'] ?? '')
       const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(header) ?? []
@@ -121,6 +123,12 @@ describe.each(frameworks)('%s: buffered (legacy) routes behind the shim', (_name
     const gz = zlib.gzipSync('{"compressed":"yes"}')
     const reply = await send(running.port, 'POST', '/proxy', gz, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
     expect(JSON.parse(reply.text)).toMatchObject({ sha: sha256(gz), length: gz.length })
+  })
+
+  it('forwards the whole body through http-proxy-middleware, with no fixRequestBody', async () => {
+    const body = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => i) })
+    const reply = await send(running.port, 'POST', '/hpm', body, { 'content-type': 'application/json' })
+    expect(JSON.parse(reply.text)).toEqual({ sha: sha256(body), length: body.length, type: 'application/json' })
   })
 
   it('lets a Stripe-style HMAC check run over req.rawBody', async () => {

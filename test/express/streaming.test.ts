@@ -1,7 +1,7 @@
 import zlib from 'node:zlib'
 import multer from 'multer'
-import { streamShim, streaming, buffered } from '../../adapters/express/index.js'
-import { bytes, frameworks, listen, request, send, sha256, sleep, waitFor, type Running } from '../helpers/http.js'
+import { streamShim, streaming, buffered, json } from '../../adapters/express/index.js'
+import { bytes, frameworks, listen, rawSocket, request, send, sha256, sleep, waitFor, type Running } from '../helpers/http.js'
 
 function errorHandler(err: any, _req: any, res: any, _next: any) {
   res.status(err.status ?? 500).json({ type: err.type, message: err.message, expose: err.expose })
@@ -22,6 +22,22 @@ describe.each(frameworks)('%s: streaming routes', (_name, express) => {
         events.push('handler')
         const body = await req.bodyStream.buffer()
         res.json({ length: body.length, sha: sha256(body), received: req.bodyStream.bytesReceived, expected: req.bodyStream.expectedLength ?? null })
+      }),
+    )
+    app.put(
+      '/signal',
+      streaming(async (req) => {
+        // Never reads and never answers: only the client going away ends this.
+        events.push('waiting')
+        await new Promise((resolve) => req.bodyStream.signal.addEventListener('abort', resolve))
+        events.push('aborted')
+      }),
+    )
+    app.post(
+      '/after-json',
+      json(),
+      streaming(async (req, res) => {
+        res.json({ text: await req.bodyStream.text() })
       }),
     )
     app.post('/legacy', (req: any, res: any) => {
@@ -143,6 +159,19 @@ describe.each(frameworks)('%s: streaming routes', (_name, express) => {
     })
     expect(reply.status).toBe(200)
     expect(JSON.parse(reply.text)).toEqual({ length: body.length, sha: sha256(body), received: body.length, expected: body.length })
+  })
+
+  it('fires bodyStream.signal when the client goes away', async () => {
+    const socket = await rawSocket(running.port)
+    socket.write('PUT /signal HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc')
+    await waitFor(() => events.includes('waiting'))
+    socket.destroy()
+    await waitFor(() => events.includes('aborted'))
+  })
+
+  it('is skipped by a json() parser mounted between the shim and the handler', async () => {
+    const reply = await send(running.port, 'POST', '/after-json', '{"left":"unread"}', { 'content-type': 'application/json' })
+    expect(JSON.parse(reply.text)).toEqual({ text: '{"left":"unread"}' })
   })
 
   it('does not run a legacy handler until its whole body has arrived', async () => {
