@@ -11,12 +11,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable, type Transform } from 'node:stream'
 import type { ReadableStream } from 'node:stream/web'
-import { aborted, bodyError, sizeInvalid, tooLarge, type BodyError } from './errors.js'
+import { aborted, bodyError, sizeInvalid, tooLarge, tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding, createDecoder } from './decode.js'
 import { contentLength, type HeadersLike } from './options.js'
 import { parseJson, textCharset, decodeText } from './text.js'
 import { closeConnection, consumedBy, requestHasBody, wireComplete } from './request-state.js'
 import { consumedError } from './read-body.js'
+import { DEFAULT_DISCARD, discardBody, warnUnreadBody } from './unread-body.js'
 
 export interface BodyStreamOptions {
   /** Most decoded bytes to accept. */
@@ -27,6 +28,14 @@ export interface BodyStreamOptions {
   timeout: number
   /** Called once, just before the first byte is asked of the client. */
   onStart?: () => void
+  /**
+   * Most bytes of a body left unread when the response finishes that are read
+   * and thrown away to keep the connection; beyond that it is closed. Default
+   * 256 KiB. HTTP/1 only.
+   */
+  discard?: number
+  /** The route, for the unread-body warning (`'PUT /files/:name'`). */
+  route?: string
 }
 
 /**
@@ -64,6 +73,7 @@ export class BodyStream extends Readable {
   #received = 0
   #decoded = 0
   #timer: NodeJS.Timeout | undefined
+  #unreadTimer: NodeJS.Timeout | undefined
   #collected: Promise<Buffer> | undefined
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, options: BodyStreamOptions) {
@@ -76,6 +86,14 @@ export class BodyStream extends Readable {
     // The signal follows the client from the start, read or not.
     req.once('aborted', this.#onClientGone)
     res?.once('close', this.#onResponseClose)
+    if (res !== undefined && !('stream' in res) && requestHasBody(req)) {
+      res.once('prefinish', this.#onResponseDone)
+      // A handler that neither reads nor answers gets the idle timeout too.
+      if (options.timeout > 0 && !wireComplete(req)) {
+        this.#unreadTimer = setTimeout(this.#onUnreadTimeout, options.timeout)
+        this.#unreadTimer.unref()
+      }
+    }
   }
 
   /** Wire bytes received so far (before decoding). */
@@ -102,6 +120,7 @@ export class BodyStream extends Readable {
   #start(): void {
     if (this.#started || this.destroyed) return
     this.#started = true
+    this.#clearUnreadTimer()
     const req = this.#req
     const consumer = consumedBy(req)
     if (consumer !== undefined) {
@@ -155,7 +174,7 @@ export class BodyStream extends Readable {
   #emitDecoded(chunk: Buffer, source: { pause(): unknown }): void {
     this.#decoded += chunk.length
     if (this.#decoded > this.#options.limit) {
-      this.destroy(tooLarge(this.#options.limit, undefined, this.expectedLength))
+      this.destroy(tooLargeWhileReading(this.#options.limit, this.#decoded))
       return
     }
     if (!this.push(chunk)) {
@@ -198,11 +217,70 @@ export class BodyStream extends Readable {
 
   #onClientGone = (): void => {
     if (!this.#abort.signal.aborted) this.#abort.abort(aborted(this.expectedLength, this.#received))
-    if (!this.#wireDone && !this.destroyed) this.destroy(aborted(this.expectedLength, this.#received))
+    if (!this.#wireDone && !this.destroyed) this.#failQuietly(aborted(this.expectedLength, this.#received))
+  }
+
+  /**
+   * Destroy with `err` even when nobody listens for errors (a handler that
+   * never read): a client going away must not crash the process. The error
+   * stays as `errored`, so a late reader still gets it.
+   */
+  #failQuietly(err: Error): void {
+    if (this.listenerCount('error') === 0) this.once('error', noop)
+    this.destroy(err)
   }
 
   #onResponseClose = (): void => {
     if (this.#res !== undefined && !this.#res.writableFinished) this.#onClientGone()
+  }
+
+  /**
+   * The response is complete (its last bytes are queued) while the body may
+   * not be: stop reading it for the handler, then discard the rest up to the
+   * `discard` limit or close the connection after the response.
+   */
+  #onResponseDone = (): void => {
+    this.#clearUnreadTimer()
+    const req = this.#req
+    const res = this.#res!
+    // Unread by the handler and by anything else (multer on a streaming route reads `req` itself).
+    const unread = !this.readableEnded && !req.readableEnded && this.expectedLength !== 0 && !this.signal.aborted
+    if (unread && res.statusCode < 400 && this.#options.route !== undefined) warnUnreadBody(this.#options.route)
+    if (this.#wireDone || wireComplete(req) || req.destroyed || this.signal.aborted) return
+    if (!this.destroyed) this.destroy()
+    // Node closes the connection after this response already (Connection:
+    // close, or a 100 Continue never sent so the client sends no body).
+    if ((res as { _last?: boolean })._last === true) return
+    discardBody(req, res, {
+      discard: this.#options.discard ?? DEFAULT_DISCARD,
+      timeout: this.#options.timeout,
+      received: this.#received,
+    })
+  }
+
+  /** Nobody read the body and nobody answered within the idle timeout: answer 408 and close. */
+  #onUnreadTimeout = (): void => {
+    this.#unreadTimer = undefined
+    const res = this.#res!
+    if (this.#started || this.destroyed || res.headersSent || wireComplete(this.#req)) return
+    const err = bodyError('request.timeout', 'request body timeout: the handler neither read the body nor answered', {
+      timeout: this.#options.timeout,
+      received: this.#received,
+    })
+    res.writeHead(err.status, {
+      connection: 'close',
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(err.message),
+    })
+    res.end(err.message)
+    this.#failQuietly(err)
+  }
+
+  #clearUnreadTimer(): void {
+    if (this.#unreadTimer !== undefined) {
+      clearTimeout(this.#unreadTimer)
+      this.#unreadTimer = undefined
+    }
   }
 
   #armTimer(): void {
@@ -232,6 +310,7 @@ export class BodyStream extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer()
+    this.#clearUnreadTimer()
     const req = this.#req
     req.removeListener('data', this.#onWire)
     req.removeListener('end', this.#onWireEnd)
@@ -249,7 +328,9 @@ export class BodyStream extends Readable {
     }
     if (!this.#wireDone) {
       req.pause()
-      if (err !== null && this.#res !== undefined) closeConnection(this.#res)
+      // A reader that stops early (a `for await` left with break or return
+      // destroys with an AbortError) leaves the rest to the unread-body policy.
+      if (err !== null && err.name !== 'AbortError' && this.#res !== undefined) closeConnection(this.#res)
     }
     callback(err)
   }

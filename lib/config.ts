@@ -5,6 +5,7 @@
  */
 import { Parser, createJsonParser, createRawParser, createTextParser, createUrlencodedParser } from './parsers.js'
 import type { JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
+import { DEFAULT_DISCARD } from './unread-body.js'
 import {
   DEFAULT_STREAMING_LIMIT,
   DEFAULT_TIMEOUT,
@@ -28,6 +29,13 @@ export interface StreamingOptions {
   inflate?: boolean
   /** Longest idle gap between chunks, in ms, before 408 (`false` for none). Default 30000. */
   timeout?: number | false
+  /**
+   * Most bytes of a body the handler left unread that are read and thrown
+   * away after the response, to keep the connection alive; a body with more
+   * left gets its connection closed instead. Default `'256kb'`; `0` always
+   * closes, `Infinity` always reads to the end (Node's own behaviour).
+   */
+  discard?: ByteSize
 }
 
 /** Options of buffered (legacy) routes: shared settings plus one entry per parser. */
@@ -60,9 +68,10 @@ export interface StreamingConfig {
   readonly types: ((req: HeadersLike) => boolean) | undefined
   readonly inflate: boolean
   readonly timeout: number
+  readonly discard: number
 }
 
-const STREAMING_KEYS = ['limit', 'types', 'inflate', 'timeout'] as const
+const STREAMING_KEYS = ['limit', 'types', 'inflate', 'timeout', 'discard'] as const
 const BUFFERED_KEYS = ['limit', 'inflate', 'timeout', 'json', 'urlencoded', 'text', 'raw'] as const
 const SHIM_KEYS = [...BUFFERED_KEYS, 'streaming'] as const
 
@@ -71,6 +80,7 @@ export const DEFAULT_STREAMING: StreamingConfig = Object.freeze({
   types: undefined,
   inflate: true,
   timeout: DEFAULT_TIMEOUT,
+  discard: DEFAULT_DISCARD,
 })
 
 /** Check streaming options and apply them over `base`. */
@@ -83,6 +93,7 @@ export function streamingConfig(options: StreamingOptions | undefined, base = DE
     types: options.types === undefined ? base.types : typeChecker(options.types, undefined, 'types'),
     inflate: parseBoolean(options.inflate, base.inflate, 'inflate'),
     timeout: parseTimeout(options.timeout, base.timeout),
+    discard: parseLimit(options.discard, base.discard, 'discard'),
   })
 }
 

@@ -15,11 +15,13 @@ import {
   type StreamingConfig,
   type StreamingOptions,
 } from './config.js'
+import { sendContinue } from './continue.js'
 import { bodyError, type BodyError } from './errors.js'
 import type { Marker } from './markers.js'
 import type { Parser } from './parsers.js'
 import { consumedError } from './read-body.js'
-import { consumedBy, requestHasBody, setMode } from './request-state.js'
+import { contentLength } from './options.js'
+import { closeConnection, consumedBy, requestHasBody, setMode, wireComplete } from './request-state.js'
 
 /** A configured shim: its own parsers and streaming defaults, and the merged ones per marker. */
 export interface Shim {
@@ -67,12 +69,15 @@ export function createShim(options: ShimOptions = {}): Shim {
  * Set a request up for a streaming handler: refuse it from its headers when
  * they already rule it out (415 media type or encoding, 413 declared length,
  * 500 body already consumed), otherwise return its BodyStream. Nothing is
- * read here; reading starts when the handler first reads the stream.
+ * read here; reading starts when the handler first reads the stream, and a
+ * `100 Continue` held back by `installContinue()` is sent then. `route` (the
+ * matched path pattern) names the route in the unread-body warning.
  */
 export function beginStreaming(
   req: IncomingMessage,
   res: ServerResponse | undefined,
   config: StreamingConfig = DEFAULT_STREAMING,
+  route?: string,
 ): BodyStream {
   const consumer = consumedBy(req)
   if (consumer !== undefined && requestHasBody(req)) throw consumedError(consumer)
@@ -81,11 +86,31 @@ export function beginStreaming(
   ;(req as { _body?: boolean })._body = true
   if (config.types !== undefined && requestHasBody(req) && !config.types(req)) {
     const type = req.headers['content-type'] ?? ''
-    throw bodyError('media.type.unsupported', `unsupported media type "${type}"`, { contentType: type })
+    throw refuse(req, res, config, bodyError('media.type.unsupported', `unsupported media type "${type}"`, { contentType: type }))
   }
   const refusal = checkHeaders(req, config)
-  if (refusal !== undefined) throw refusal
-  return new BodyStream(req, res, { limit: config.limit, inflate: config.inflate, timeout: config.timeout })
+  if (refusal !== undefined) throw refuse(req, res, config, refusal)
+  return new BodyStream(req, res, {
+    limit: config.limit,
+    inflate: config.inflate,
+    timeout: config.timeout,
+    discard: config.discard,
+    route: route === undefined ? undefined : `${req.method} ${route}`,
+    onStart: () => sendContinue(req),
+  })
+}
+
+/**
+ * A request refused from its headers leaves its body unread. Node reads it
+ * to the end after the response, whatever its size: allow that only for a
+ * declared rest within the route's `discard` limit, else close the connection.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse | undefined, config: StreamingConfig, err: BodyError): BodyError {
+  if (res !== undefined && requestHasBody(req) && !wireComplete(req)) {
+    const expected = contentLength(req.headers)
+    if (expected === undefined || expected > config.discard) closeConnection(res)
+  }
+  return err
 }
 
 /**

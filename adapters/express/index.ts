@@ -2,6 +2,7 @@
 export { streamShim } from './stream-shim.js'
 export { streaming, buffered } from './markers.js'
 export { json, urlencoded, text, raw } from './parsers.js'
+export { installContinue } from '../../lib/continue.js'
 export type { StreamingHandler, StreamingRequest, BufferedHandler, Middleware } from './types.js'
 export { BodyStream } from '../../lib/body-stream.js'
 export { ERROR_STATUS, isBodyError } from '../../lib/errors.js'

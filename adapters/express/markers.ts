@@ -71,7 +71,7 @@ export function streaming(...args: unknown[]): unknown {
       // Not dispatched by streamShim() (not mounted, or it could not tell the
       // route): set the stream up here. A buffered read already re-armed req.
       try {
-        attachBodyStream(req, beginStreaming(req, res, config))
+        attachBodyStream(req, beginStreaming(req, res, config, req.baseUrl + (req.route?.path ?? req.path)))
       } catch (err) {
         next(err)
         return

@@ -29,10 +29,11 @@ export function streamShim(options?: ShimOptions) {
       next() // mounted twice, or re-entered through a sub-app
       return
     }
-    const marker = resolve(req)?.marker
+    const decision = resolve(req)
+    const marker = decision?.marker
     if (marker?.mode === 'streaming') {
       try {
-        attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker)))
+        attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker), decision!.path))
       } catch (err) {
         next(err)
         return

@@ -2,6 +2,7 @@
 export { streamShim } from './stream-shim.js'
 export { streaming, buffered } from './markers.js'
 export { resolveRoute } from './route-lookup.js'
+export { installContinue } from '../../lib/continue.js'
 export type { RouteDecision } from './route-lookup.js'
 export type {
   KoaBufferedOptions,

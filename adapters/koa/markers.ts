@@ -66,7 +66,8 @@ export function streaming(...args: unknown[]): unknown {
       if (ctx.request.bodyStream === undefined) {
         // Not dispatched by streamShim() (not mounted, or it could not tell
         // the route): set the stream up here. A buffered read re-armed ctx.req.
-        attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, config))
+        const route = (ctx as { _matchedRoute?: unknown })._matchedRoute
+        attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, config, typeof route === 'string' ? route : ctx.path))
       }
       return await handler(ctx, next)
     } catch (err) {

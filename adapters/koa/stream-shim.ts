@@ -43,9 +43,10 @@ export function streamShim(options: KoaShimOptions = {}) {
   return async function streamShim(ctx: Context, next: Next): Promise<void> {
     try {
       if (modeOf(ctx.req) === undefined) {
-        const marker = resolveRoute(ctx)?.marker
+        const decision = resolveRoute(ctx)
+        const marker = decision?.marker
         if (marker?.mode === 'streaming') {
-          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker)))
+          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), decision!.path))
         } else {
           await bufferBody(ctx, bufferedFor(marker))
         }
