@@ -27,6 +27,12 @@ export interface RouteResolver {
   (req: Request): RouteDecision | undefined
   /** How many decisions are cached right now (never more than `cacheSize`). */
   readonly cachedCount: number
+  /**
+   * The decision for `req` when a marker applies to it, else undefined: the
+   * shim's question, asked of every request with a body. It skips the walk
+   * when no marked handler anywhere in the app serves the request's method.
+   */
+  markedRoute(req: Request): RouteDecision | undefined
 }
 
 /**
@@ -58,40 +64,119 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
   const routerIds = new WeakMap<object, number>()
   let nextRouterId = 0
 
-  const resolveRoute = function resolveRoute(req: Request): RouteDecision | undefined {
-    const app = req.app as AppLike | undefined
-    if (app === undefined || app === null) return undefined
-    const root = rootRouter(app)
-    const path = requestPath(req, app)
-    if (root === undefined || path === undefined) return undefined
-    const method = req.method
+  const summaries = new WeakMap<RouterLike, MarkSummary>()
 
-    if (limit === 0) return outcomeToDecision(lookupIn(root, method, path, '', undefined, new Dependencies()))
-
+  function routerKey(root: RouterLike, method: string, path: string): string {
     let routerId = routerIds.get(root)
     if (routerId === undefined) {
       routerId = nextRouterId++
       routerIds.set(root, routerId)
     }
-    const key = `${routerId} ${method} ${path}`
-    const hit = cache.get(key)
-    if (hit !== undefined) {
-      cache.delete(key)
-      if (hit.dependencies.unchanged()) {
-        cache.set(key, hit) // most recently used goes last
-        return hit.decision
-      }
-    }
+    return `${routerId} ${method} ${path}`
+  }
 
+  /** A cached decision that still holds, moved to the most recently used end; or undefined. */
+  function cached(key: string): CacheEntry | undefined {
+    const hit = cache.get(key)
+    if (hit === undefined) return undefined
+    cache.delete(key)
+    if (!hit.dependencies.unchanged()) return undefined
+    cache.set(key, hit)
+    return hit
+  }
+
+  function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
     const dependencies = new Dependencies()
     const decision = outcomeToDecision(lookupIn(root, method, path, '', undefined, dependencies))
-    cache.set(key, { decision, dependencies })
-    if (cache.size > limit) cache.delete(cache.keys().next().value as string)
+    if (limit > 0) {
+      cache.set(key, { decision, dependencies })
+      if (cache.size > limit) cache.delete(cache.keys().next().value as string)
+    }
     return decision
+  }
+
+  function target(req: Request): { root: RouterLike; path: string } | undefined {
+    const app = req.app as AppLike | undefined
+    if (app === undefined || app === null) return undefined
+    const root = rootRouter(app)
+    const path = requestPath(req, app)
+    return root === undefined || path === undefined ? undefined : { root, path }
+  }
+
+  const resolveRoute = function resolveRoute(req: Request): RouteDecision | undefined {
+    const found = target(req)
+    if (found === undefined) return undefined
+    const key = routerKey(found.root, req.method, found.path)
+    const hit = limit > 0 ? cached(key) : undefined
+    return hit !== undefined ? hit.decision : walk(found.root, req.method, found.path, key)
   } as RouteResolver
 
+  resolveRoute.markedRoute = function markedRoute(req: Request): RouteDecision | undefined {
+    const found = target(req)
+    if (found === undefined) return undefined
+    const key = routerKey(found.root, req.method, found.path)
+    const hit = limit > 0 ? cached(key) : undefined
+    if (hit !== undefined) return hit.decision?.marker === undefined ? undefined : hit.decision
+    let summary = summaries.get(found.root)
+    if (summary === undefined || !summary.dependencies.unchanged()) {
+      summary = summarize(found.root)
+      summaries.set(found.root, summary)
+    }
+    // No marked handler serves this method anywhere: no walk, and no cache
+    // entry to push a hot one out.
+    if (!summary.mayApply(req.method)) return undefined
+    const decision = walk(found.root, req.method, found.path, key)
+    return decision?.marker === undefined ? undefined : decision
+  }
   Object.defineProperty(resolveRoute, 'cachedCount', { get: () => cache.size, enumerable: true })
   return resolveRoute
+}
+
+/**
+ * Which methods a marker could apply to anywhere in a router tree, found by
+ * reading every stack once (no path matching). Valid while those stacks keep
+ * their lengths.
+ */
+interface MarkSummary {
+  dependencies: Dependencies
+  mayApply(method: string): boolean
+}
+
+function summarize(root: RouterLike): MarkSummary {
+  const dependencies = new Dependencies()
+  const methods = new Set<string>()
+  let anyMethod = false
+  const seen = new Set<RouterLike>()
+  const visit = (router: RouterLike): void => {
+    if (seen.has(router)) return
+    seen.add(router)
+    dependencies.record(router)
+    for (const layer of router.stack) {
+      const route = layer.route
+      if (route !== undefined && route !== null) {
+        dependencies.record(route)
+        for (const handler of route.stack) {
+          if (getMarker(handler.handle) === undefined) continue
+          if (handler.method) methods.add(handler.method)
+          else anyMethod = true // route.all()
+        }
+        continue
+      }
+      const handle = layer.handle
+      if (getMarker(handle) !== undefined) anyMethod = true // a marked router or middleware
+      const inner = isRouter(handle) ? handle : isApp(handle) ? rootRouter(handle as AppLike) : undefined
+      if (inner !== undefined) visit(inner)
+    }
+  }
+  visit(root)
+  return {
+    dependencies,
+    mayApply(method) {
+      if (anyMethod) return true
+      const name = method.toLowerCase()
+      return methods.has(name) || (name === 'head' && methods.has('get'))
+    },
+  }
 }
 
 function normalizeCacheSize(value: unknown): number {

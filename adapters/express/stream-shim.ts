@@ -7,7 +7,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { ShimOptions } from '../../lib/config.js'
 import { beginBuffered, beginStreaming, createShim } from '../../lib/dispatch.js'
-import { modeOf } from '../../lib/request-state.js'
+import { modeOf, requestHasBody } from '../../lib/request-state.js'
 import { attachBodyStream } from './markers.js'
 import { createRouteResolver } from './route-lookup.js'
 
@@ -25,11 +25,13 @@ export function streamShim(options?: ShimOptions) {
   const resolve = createRouteResolver()
 
   return function streamShim(req: Request, res: Response, next: NextFunction): void {
-    if (modeOf(req) !== undefined) {
-      next() // mounted twice, or re-entered through a sub-app
+    if (modeOf(req) !== undefined || !requestHasBody(req)) {
+      // Mounted twice, or re-entered through a sub-app; or nothing to read (a
+      // streaming handler still gets its bodyStream from its own wrapper).
+      next()
       return
     }
-    const decision = resolve(req)
+    const decision = resolve.markedRoute(req)
     const marker = decision?.marker
     if (marker?.mode === 'streaming') {
       try {

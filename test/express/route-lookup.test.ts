@@ -35,10 +35,19 @@ function bufferedRoute(id: string): RequestHandler {
   return setMarker(respond(id), bufferedMarker)
 }
 
+/** Requests where `markedRoute()` (the shim's shortcut) disagreed with the full lookup: must stay empty. */
+const disagreements: string[] = []
+
 /** Mounted first: asks the resolver, keeps the decision on `res.locals` and in a header (seen even on a 404). */
 function predictFirst(resolve: RouteResolver): RequestHandler {
+  const shortcut = createRouteResolver() // its own cache: markedRoute() answers from a cold start
   return function predictRoute(req: Request, res: Response, next: NextFunction): void {
     const decision = resolve(req)
+    for (const marked of [shortcut.markedRoute(req), resolve.markedRoute(req)]) {
+      if (marked?.marker !== decision?.marker || (marked !== undefined && marked.path !== decision?.path)) {
+        disagreements.push(`${req.method} ${req.originalUrl}`)
+      }
+    }
     const predicted: Prediction | null =
       decision === undefined ? null : { mode: decision.marker?.mode ?? null, path: decision.path }
     res.locals.decision = decision
@@ -94,6 +103,10 @@ function snapshotTree(router: { stack: unknown[] }, into: [object, string, unkno
 function sameSnapshot(a: [object, string, unknown][], b: [object, string, unknown][]): boolean {
   return a.length === b.length && a.every(([obj, field, value], i) => b[i][0] === obj && b[i][1] === field && Object.is(b[i][2], value))
 }
+
+afterEach(() => {
+  expect(disagreements).toEqual([])
+})
 
 describe.each([
   { name: 'Express 4', x: express4, v4: true },
