@@ -17,7 +17,7 @@ import {
 } from './config.js'
 import { sendContinue } from './continue.js'
 import { bodyError, type BodyError } from './errors.js'
-import type { Marker } from './markers.js'
+import { perMarker, type Marker } from './markers.js'
 import type { Parser } from './parsers.js'
 import { consumedError } from './read-body.js'
 import { contentLength } from './options.js'
@@ -39,29 +39,11 @@ export function createShim(options: ShimOptions = {}): Shim {
   const { streaming: streamingOptions, ...bufferedOptions } = options
   const parsers = createParsers(bufferedOptions)
   const streaming = streamingConfig(streamingOptions)
-  const streamingCache = new WeakMap<Marker, StreamingConfig>()
-  const parserCache = new WeakMap<Marker, readonly Parser[]>()
   return {
     parsers,
     streaming,
-    streamingFor(marker) {
-      if (marker === undefined || marker.mode !== 'streaming') return streaming
-      let config = streamingCache.get(marker)
-      if (config === undefined) {
-        config = streamingConfig(marker.options as StreamingOptions, streaming)
-        streamingCache.set(marker, config)
-      }
-      return config
-    },
-    parsersFor(marker) {
-      if (marker === undefined || marker.mode !== 'buffered') return parsers
-      let list = parserCache.get(marker)
-      if (list === undefined) {
-        list = createParsers(bufferedOptions, marker.options as BufferedOptions)
-        parserCache.set(marker, list)
-      }
-      return list
-    },
+    streamingFor: perMarker('streaming', streaming, (own) => streamingConfig(own as StreamingOptions, streaming)),
+    parsersFor: perMarker('buffered', parsers, (own) => createParsers(bufferedOptions, own as BufferedOptions)),
   }
 }
 

@@ -25,3 +25,21 @@ export function setMarker<T extends object>(target: T, marker: Marker): T {
   Object.defineProperty(target, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: false })
   return target
 }
+
+/**
+ * A function giving, for a marker of `mode`, the route's settings built from
+ * its options by `build` (computed once per marker and kept), and `fallback`
+ * for no marker or one of the other mode.
+ */
+export function perMarker<T>(mode: BodyMode, fallback: T, build: (options: unknown) => T): (marker: Marker | undefined) => T {
+  const cache = new WeakMap<Marker, T>()
+  return function settingsFor(marker) {
+    if (marker === undefined || marker.mode !== mode) return fallback
+    let settings = cache.get(marker)
+    if (settings === undefined) {
+      settings = build(marker.options)
+      cache.set(marker, settings)
+    }
+    return settings
+  }
+}

@@ -6,9 +6,9 @@
  */
 import type { Context, Next } from 'koa'
 import { beginStreaming, createShim } from '../../lib/dispatch.js'
-import type { Marker } from '../../lib/markers.js'
+import { perMarker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
-import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
+import { attachBodyStream, bufferBody, keepConnectionClose } from './context-body.js'
 import { bufferedConfig } from './markers.js'
 import { resolveRoute } from './route-lookup.js'
 import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
@@ -28,17 +28,7 @@ export function streamShim(options: KoaShimOptions = {}) {
   const { streaming, ...bufferedOptions } = options
   const shim = createShim({ streaming })
   const buffered = bufferedConfig(bufferedOptions)
-  const routeConfigs = new WeakMap<Marker, BufferedConfig>()
-
-  function bufferedFor(marker: Marker | undefined): BufferedConfig {
-    if (marker === undefined || marker.mode !== 'buffered') return buffered
-    let config = routeConfigs.get(marker)
-    if (config === undefined) {
-      config = bufferedConfig(bufferedOptions, marker.options as KoaBufferedOptions)
-      routeConfigs.set(marker, config)
-    }
-    return config
-  }
+  const bufferedFor = perMarker('buffered', buffered, (own) => bufferedConfig(bufferedOptions, own as KoaBufferedOptions))
 
   return async function streamShim(ctx: Context, next: Next): Promise<void> {
     try {
