@@ -73,11 +73,15 @@ export class BodyStream extends Readable {
   #received = 0
   #decoded = 0
   #timer: NodeJS.Timeout | undefined
+  /** The reader, not the client, is holding the body back (push() said stop). */
+  #readerBehind = false
   #unreadTimer: NodeJS.Timeout | undefined
   #collected: Promise<Buffer> | undefined
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, options: BodyStreamOptions) {
-    super({ highWaterMark: 64 * 1024 })
+    // Above the 64 KiB a socket read delivers, so a reader keeping up does not
+    // pause and resume the socket on every chunk.
+    super({ highWaterMark: 256 * 1024 })
     this.#req = req
     this.#res = res
     this.#options = options
@@ -112,6 +116,7 @@ export class BodyStream extends Readable {
       this.#start()
       return
     }
+    this.#readerBehind = false
     this.#armTimer()
     if (this.#decoder !== null) this.#decoder.resume()
     else this.#req.resume()
@@ -179,7 +184,7 @@ export class BodyStream extends Readable {
     }
     if (!this.push(chunk)) {
       source.pause()
-      this.#clearTimer() // the reader is slow, not the client
+      this.#readerBehind = true // the reader is slow, not the client: the idle clock waits
     }
   }
 
@@ -302,6 +307,10 @@ export class BodyStream extends Readable {
   }
 
   #onTimeout = (): void => {
+    if (this.#readerBehind) {
+      this.#timer?.refresh() // one timer for the whole body, not one per chunk
+      return
+    }
     this.#timer = undefined
     this.destroy(
       bodyError('request.timeout', 'request body timeout', { timeout: this.#options.timeout, received: this.#received }),

@@ -37,15 +37,29 @@ export function alreadyRead(req: IncomingMessage): boolean {
  * Rejects with body-parser's error for the situation; the request's `body`
  * is left as it was then.
  */
-export async function bufferRequest(
+export function bufferRequest(
   req: IncomingMessage & BufferedFields,
   res: ServerResponse | undefined,
   parser: Parser,
 ): Promise<void> {
-  // Charset problems are known from the headers: refuse before reading.
-  const charset = parser.charset(req)
-  const { body } = await readBody(req, parser, res)
+  let charset: string | null
+  try {
+    // Charset problems are known from the headers: refuse before reading.
+    charset = parser.charset(req)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return readBody(req, parser, res).then(({ body }) => applyBody(req, res, parser, body, charset))
+}
 
+/** Verify and parse a body that has been read, and populate the request. */
+function applyBody(
+  req: IncomingMessage & BufferedFields,
+  res: ServerResponse | undefined,
+  parser: Parser,
+  body: Buffer,
+  charset: string | null,
+): void {
   if (parser.verify !== undefined) {
     try {
       parser.verify(req, res, body, charset)

@@ -73,9 +73,17 @@ export function typeChecker(
     throw new TypeError(`option ${name} must be a media type, a list of media types or a function`)
   }
   const types = [...list]
+  // Most requests to one app repeat one Content-Type: remember the last answer.
+  let lastHeader: string | undefined
+  let lastAnswer = false
   return function matchesType(req) {
     const header = req.headers['content-type']
-    return header !== undefined && typeis.is(header, types) !== false
+    if (header === undefined) return false
+    if (header !== lastHeader) {
+      lastAnswer = typeis.is(header, types) !== false
+      lastHeader = header
+    }
+    return lastAnswer
   }
 }
 

@@ -170,7 +170,6 @@ export function readBody(
 
     function detach(): void {
       req.removeListener('readable', pull)
-      req.removeListener('aborted', onAborted)
       req.removeListener('close', onClose)
       req.removeListener('error', onError)
       if (timer !== undefined) clearTimeout(timer)
@@ -210,7 +209,6 @@ export function readBody(
     // a read(0) and so the 'end' event the replay must hold back.
     pull()
     if (settled) return
-    req.on('aborted', onAborted)
     req.on('close', onClose)
     req.on('error', onError)
     req.on('readable', pull)

@@ -10,29 +10,32 @@ import { hasBody } from './options.js'
 /** How a request's body is handled. */
 export type BodyMode = 'streaming' | 'buffered'
 
-/** Set on a request once the shim has decided its mode. */
-export const kMode: unique symbol = Symbol.for('stream-shim.mode') as never
-/** Set on a request once its body has been buffered and parsed by stream-shim. */
-export const kParsed: unique symbol = Symbol.for('stream-shim.parsed') as never
+/**
+ * One property per request, so that a request gets one hidden-class change
+ * from the shim: its mode once decided, `'parsed'` once stream-shim has
+ * buffered and parsed its body.
+ */
+export const kState: unique symbol = Symbol.for('stream-shim.state') as never
 
 interface ShimState {
-  [kMode]?: BodyMode
-  [kParsed]?: boolean
+  [kState]?: BodyMode | 'parsed'
   _body?: boolean
 }
 
 /** The mode the shim chose for `req`, if it has run. */
 export function modeOf(req: object): BodyMode | undefined {
-  return (req as ShimState)[kMode]
+  const state = (req as ShimState)[kState]
+  return state === 'parsed' ? 'buffered' : state
 }
 
 export function setMode(req: object, mode: BodyMode): void {
-  ;(req as ShimState)[kMode] = mode
+  const state = req as ShimState
+  if (state[kState] !== 'parsed') state[kState] = mode
 }
 
 /** True when stream-shim already buffered and parsed this request's body. */
 export function isParsed(req: object): boolean {
-  return (req as ShimState)[kParsed] === true
+  return (req as ShimState)[kState] === 'parsed'
 }
 
 /**
@@ -42,7 +45,7 @@ export function isParsed(req: object): boolean {
  */
 export function markParsed(req: object): void {
   const state = req as ShimState
-  state[kParsed] = true
+  state[kState] = 'parsed'
   state._body = true
 }
 
@@ -53,7 +56,7 @@ export function markParsed(req: object): void {
 export function consumedBy(req: IncomingMessage): string | undefined {
   const state = req as ShimState
   // _body is ours on a streaming request (set so body-parser 1.x skips it).
-  if (state._body === true && state[kParsed] !== true && state[kMode] !== 'streaming') {
+  if (state._body === true && state[kState] !== 'parsed' && state[kState] !== 'streaming') {
     return 'a body parser (req._body is set)'
   }
   if (req.readableEnded) return 'another reader (the request stream has already ended)'

@@ -11,6 +11,18 @@ import type { HeadersLike } from './options.js'
 export function requestCharset(req: HeadersLike): string | undefined {
   const header = req.headers['content-type']
   if (header === undefined) return undefined
+  if (header !== lastHeader) {
+    lastCharset = charsetOf(header)
+    lastHeader = header
+  }
+  return lastCharset
+}
+
+// Most requests repeat one Content-Type: remember the last one parsed.
+let lastHeader: string | undefined
+let lastCharset: string | undefined
+
+function charsetOf(header: string): string | undefined {
   try {
     return contentType.parse(header).parameters.charset?.toLowerCase()
   } catch {
