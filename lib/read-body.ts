@@ -58,6 +58,7 @@ export function readBody(
     let decodedLength = 0
     let settled = false
     let timer: NodeJS.Timeout | undefined
+    let pausedHere = false
     let decoder: Transform | null = null
     try {
       decoder = createDecoder(encoding, options.inflate)
@@ -133,6 +134,22 @@ export function readBody(
       }
     }
 
+    /**
+     * Flowing read of an identity body of known length: no socket pause and
+     * resume per chunk as with 'readable'. On the last declared byte the
+     * request is paused before Node can emit 'end', so the replay can still
+     * put the body back in front.
+     */
+    function onData(chunk: Buffer): void {
+      armTimer()
+      onWire(chunk)
+      if (!settled && received === expected) {
+        req.pause()
+        pausedHere = true
+        finish(whole!)
+      }
+    }
+
     function onWireEnd(): void {
       if (expected !== undefined && received !== expected) {
         fail(sizeInvalid(expected, received))
@@ -170,6 +187,7 @@ export function readBody(
 
     function detach(): void {
       req.removeListener('readable', pull)
+      req.removeListener('data', onData)
       req.removeListener('close', onClose)
       req.removeListener('error', onError)
       if (timer !== undefined) clearTimeout(timer)
@@ -182,6 +200,13 @@ export function readBody(
       // Re-arm the request: the stream has ended but has not emitted 'end'
       // (nobody read past the last chunk), so the bytes can go back in front.
       if (wire.length > 0) req.unshift(wire)
+      if (pausedHere) {
+        // pause() left the stream explicitly paused, and a later on('data')
+        // would not start it. Hand it back as if never read: adding and
+        // removing a 'readable' listener resets it to "not flowing yet".
+        req.on('readable', noop)
+        req.removeListener('readable', noop)
+      }
       whole = undefined
       resolve({ body, wire })
     }
@@ -207,6 +232,17 @@ export function readBody(
     // Take what is already buffered first: a body that is complete by now
     // settles without a 'readable' listener, whose attachment would schedule
     // a read(0) and so the 'end' event the replay must hold back.
+    if (whole !== undefined && expected === 0) {
+      finish(whole) // declared empty: nothing to read, and the stream stays untouched
+      return
+    }
+    if (whole !== undefined && req.readableFlowing !== false) {
+      req.on('close', onClose)
+      req.on('error', onError)
+      req.on('data', onData)
+      armTimer()
+      return
+    }
     pull()
     if (settled) return
     req.on('close', onClose)
