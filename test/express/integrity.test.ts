@@ -83,3 +83,32 @@ describe.each(frameworks)('%s: body integrity', (_name, express) => {
     expect(JSON.parse(buffered.text)).toEqual({ sha: sha256(body) })
   })
 })
+
+describe('a declared Content-Length is only the client\'s word', () => {
+  it('allocates nothing near the declared size until the body has started to arrive', async () => {
+    const express = require('express')
+    const app = express()
+    app.use(streamShim({ raw: { limit: '1gb' } }))
+    app.put('/big', (req: any, res: any) => res.json({ length: req.body.length }))
+    const running = await listen(app)
+    const sockets = []
+    try {
+      global.gc?.()
+      const before = process.memoryUsage().arrayBuffers
+      for (let i = 0; i < 20; i++) {
+        const socket = await rawSocket(running.port)
+        socket.resume()
+        socket.write('PUT /big HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 40000000\r\n\r\n')
+        socket.write(bytes(1024, i + 1)) // then stall
+        sockets.push(socket)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const grown = process.memoryUsage().arrayBuffers - before
+      // 20 × 40 MB declared: allocating on the client's word would be 800 MB.
+      expect(grown).toBeLessThan(50 * 1024 * 1024)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await running.close()
+    }
+  })
+})
