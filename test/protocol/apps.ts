@@ -3,6 +3,7 @@
  * tests: a route is written once against a small `Exchange` and mounted on
  * each framework through its adapter, on a server with `installContinue()`.
  */
+import { createHash } from 'node:crypto'
 import http from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
@@ -145,4 +146,15 @@ export async function serve(listener: http.RequestListener, kind: Flavor['kind']
         server.close(() => resolve())
       }),
   }
+}
+
+/** A streaming route that reads the whole body and answers with its SHA-256. */
+export const echoRoute: RouteSpec = {
+  path: '/echo',
+  mode: 'streaming',
+  handler: async (x) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of x.bodyStream!) chunks.push(chunk)
+    x.respond(200, { sha: createHash('sha256').update(Buffer.concat(chunks)).digest('hex') })
+  },
 }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import type { IncomingMessage } from 'node:http'
-import { FLAVORS, serve, type RouteSpec, type Running } from './apps.js'
+import { FLAVORS, echoRoute, serve, type RouteSpec, type Running } from './apps.js'
 import { RawConnection, head } from './raw-client.js'
 import { bytes, sha256, sleep, waitFor } from '../helpers/http.js'
 
@@ -42,15 +42,7 @@ const routes: RouteSpec[] = [
       x.respond(200, {})
     },
   },
-  {
-    path: '/echo',
-    mode: 'streaming',
-    handler: async (x) => {
-      const chunks: Buffer[] = []
-      for await (const chunk of x.bodyStream!) chunks.push(chunk)
-      x.respond(200, { sha: sha256(Buffer.concat(chunks)) })
-    },
-  },
+  echoRoute,
 ]
 
 const BODY_LISTENER_EVENTS = ['data', 'end', 'error', 'close', 'aborted', 'readable'] as const

@@ -4,7 +4,7 @@
  * connection is closed; a warning names the route once; a handler that
  * neither reads nor answers gets the idle timeout.
  */
-import { FLAVORS, serve, type RouteSpec, type Running } from './apps.js'
+import { FLAVORS, echoRoute, serve, type RouteSpec, type Running } from './apps.js'
 import { RawConnection, head } from './raw-client.js'
 import { bytes, sha256, sleep } from '../helpers/http.js'
 
@@ -30,15 +30,7 @@ const routes = (tag: string): RouteSpec[] => [
     options: { timeout: 300 },
     handler: () => new Promise(() => {}), // neither reads nor answers, ever
   },
-  {
-    path: '/echo',
-    mode: 'streaming',
-    handler: async (x) => {
-      const chunks: Buffer[] = []
-      for await (const chunk of x.bodyStream!) chunks.push(chunk)
-      x.respond(200, { sha: sha256(Buffer.concat(chunks)) })
-    },
-  },
+  echoRoute,
 ]
 
 const upload = (path: string, length: number) => head(path, { 'content-length': length, 'content-type': 'application/octet-stream' })
