@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import express from 'express'
-import { streamShim, streaming } from 'stream-shim/express'
+import { installContinue, streamShim, streaming } from 'stream-shim/express'
 
 const uploads = await mkdtemp(path.join(tmpdir(), 'stream-shim-express-'))
 const app = express()
@@ -39,7 +39,9 @@ app.use((err, req, res, next) => {
 })
 
 const port = Number(process.env.PORT ?? 3000)
-app.listen(port, '127.0.0.1', () => {
+// installContinue: `curl -T` asks `Expect: 100-continue`; the 100 now goes out
+// when the upload handler first reads the body, not before any handler runs.
+const server = app.listen(port, '127.0.0.1', () => {
   const base = `http://127.0.0.1:${port}`
   console.log(`stream-shim Express example on ${base}; uploads go to ${uploads}`)
   console.log('Try:')
@@ -49,3 +51,4 @@ app.listen(port, '127.0.0.1', () => {
   console.log(`  curl -H 'content-type: application/json' -d '{"bad' ${base}/legacy/json          # 400 entity.parse.failed`)
   console.log('Stop with Ctrl-C. The Koa example: npm run demo:koa')
 })
+installContinue(server)

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Koa from 'koa'
 import Router from '@koa/router'
-import { streamShim, streaming } from 'stream-shim/koa'
+import { installContinue, streamShim, streaming } from 'stream-shim/koa'
 
 const uploads = await mkdtemp(path.join(tmpdir(), 'stream-shim-koa-'))
 const router = new Router()
@@ -38,10 +38,13 @@ app.use(router.routes())
 app.use(router.allowedMethods())
 
 const port = Number(process.env.PORT ?? 3001)
-app.listen(port, '127.0.0.1', () => {
+// installContinue: the 100 Continue `curl -T` waits for goes out when the
+// upload handler first reads the body.
+const server = app.listen(port, '127.0.0.1', () => {
   const base = `http://127.0.0.1:${port}`
   console.log(`stream-shim Koa example on ${base}; uploads go to ${uploads}`)
   console.log(`  curl -T package.json ${base}/files/package.json`)
   console.log(`  curl -H 'content-type: application/json' -d '{"hello":"world"}' ${base}/legacy/json`)
   console.log(`  curl -d 'a[b]=1&c.d=2' ${base}/legacy/form`)
 })
+installContinue(server)
