@@ -98,16 +98,20 @@ export function streamingConfig(options: StreamingOptions | undefined, base = DE
 }
 
 /** Check buffered options, throwing a TypeError that names a bad one. */
-export function checkBufferedOptions(options: BufferedOptions | undefined, keys: readonly string[] = BUFFERED_KEYS): void {
+export function checkBufferedOptions(
+  options: BufferedOptions | undefined,
+  keys: readonly string[] = BUFFERED_KEYS,
+  what = 'buffered',
+): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null) throw new TypeError('buffered options must be an object')
-  assertKnownOptions(options, keys, keys === BUFFERED_KEYS ? 'buffered' : 'streamShim')
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what} options must be an object`)
+  assertKnownOptions(options, keys, what)
   createParsers(options)
 }
 
 /** Check `streamShim()` options. */
 export function checkShimOptions(options: ShimOptions | undefined): void {
-  checkBufferedOptions(options, SHIM_KEYS)
+  checkBufferedOptions(options, SHIM_KEYS, 'streamShim')
   streamingConfig(options?.streaming)
 }
 

@@ -20,9 +20,13 @@ export function getMarker<Options = unknown>(value: unknown): Marker<Options> | 
   return marker !== undefined && (marker.mode === 'streaming' || marker.mode === 'buffered') ? marker : undefined
 }
 
-/** Put `marker` on `target` (non-enumerable, so it never shows in logs or clones by spread). */
-export function setMarker<T extends object>(target: T, marker: Marker): T {
-  Object.defineProperty(target, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: false })
+/**
+ * Put `marker` on `target`: non-enumerable, so it never shows in logs or
+ * clones by spread, unless `copied` asks that clones made by copying own
+ * enumerable keys (as @koa/router does with nested routes) keep it.
+ */
+export function setMarker<T extends object>(target: T, marker: Marker, copied = false): T {
+  Object.defineProperty(target, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: copied })
   return target
 }
 

@@ -8,8 +8,7 @@ import type { BodyStream } from '../../lib/body-stream.js'
 import { alreadyRead } from '../../lib/buffer-request.js'
 import type { CoBodyParsers } from '../../lib/co-body-parsers.js'
 import { beginBuffered, guardBody } from '../../lib/dispatch.js'
-import { hasBody } from '../../lib/options.js'
-import { isParsed, setMode } from '../../lib/request-state.js'
+import { isParsed, requestHasBody, setMode } from '../../lib/request-state.js'
 import { decodeText } from '../../lib/text.js'
 import type { KoaBufferedOptions } from './types.js'
 
@@ -57,7 +56,7 @@ export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<
   }
   // Nothing was read. A matching Content-Type without a body reads as co-body
   // reads an empty stream; anything else gets `{}`, as @koa/bodyparser gives.
-  const parser = wasRead || hasBody(req.headers) ? undefined : list.find((p) => p.matches(req))
+  const parser = wasRead || requestHasBody(req) ? undefined : list.find((p) => p.matches(req))
   if (parser === undefined) {
     request.body = {}
     return

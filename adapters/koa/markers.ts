@@ -6,7 +6,7 @@ import type { Context, Next } from 'koa'
 import { createCoBodyParsers, type CoBodyOptions } from '../../lib/co-body-parsers.js'
 import { streamingConfig, type StreamingOptions } from '../../lib/config.js'
 import { beginStreaming } from '../../lib/dispatch.js'
-import { kMarker, setMarker, type Marker } from '../../lib/markers.js'
+import { setMarker, type Marker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
 import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
 import type { KoaBufferedOptions, KoaMiddleware, StreamingMiddleware } from './types.js'
@@ -32,9 +32,7 @@ function markRouter<R extends RouterLike>(target: R, marker: Marker): R {
   setMarker(target, marker)
   const router: { stack: object[] } = typeof target === 'function' ? target.router : target
   setMarker(router, marker)
-  for (const layer of router.stack) {
-    Object.defineProperty(layer, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: true })
-  }
+  for (const layer of router.stack) setMarker(layer, marker, true)
   return target
 }
 
