@@ -1,81 +1,60 @@
 /**
  * The body of a streaming request: a Node `Readable` of Buffers that reads the
- * request incrementally, with backpressure, decoding, a limit counted after
- * decoding, length checks and an idle timeout.
+ * request incrementally, with backpressure, through the wire reader (decoding,
+ * a limit counted after decoding, length checks and an idle timeout).
  *
- * Ownership: a BodyStream owns the request stream from its first read and
- * the decoder it creates. It ends with an error (never a clean end) when the
- * client goes away or sends fewer bytes than it declared, and it removes every
- * listener and timer it added when it ends, fails or is destroyed.
+ * Ownership: a BodyStream owns the request stream from its first read, and
+ * the wire reader it starts. It ends with an error (never a clean end) when
+ * the client goes away or sends fewer bytes than it declared. An error the
+ * client caused is never thrown at nobody: like Node's own request, the
+ * stream emits it only to listeners that exist, keeps it for a later reader
+ * (`for await`, `pipeline`), and otherwise hands it to the adapter, which
+ * passes it to the framework's error handling.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Readable, type Transform } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { ReadableStream } from 'node:stream/web'
-import { aborted, bodyError, sizeInvalid, tooLarge, tooLargeWhileReading, type BodyError } from './errors.js'
-import { contentEncoding, createDecoder } from './decode.js'
-import { contentLength, type HeadersLike } from './options.js'
+import { aborted, isBodyError, type BodyError } from './errors.js'
+import { contentLength } from './options.js'
 import { parseJson, textCharset, decodeText } from './text.js'
-import { closeConnection, consumedBy, requestHasBody, wireComplete } from './request-state.js'
-import { consumedError } from './read-body.js'
-import { DEFAULT_DISCARD, discardBody, warnUnreadBody } from './unread-body.js'
+import { closeConnection, requestHasBody, wireComplete } from './request-state.js'
+import { DEFAULT_DISCARD, giveUpBody, guardUnreadBody, warnUnreadBody } from './unread-body.js'
+import { WireReader, type WireOptions } from './wire-reader.js'
 
-export interface BodyStreamOptions {
-  /** Most decoded bytes to accept. */
-  limit: number
-  /** Decode gzip, deflate and br; when false an encoded body fails with 415. */
-  inflate: boolean
-  /** Longest idle gap between chunks while the reader waits, in ms; 0 for none. */
-  timeout: number
+export interface BodyStreamOptions extends WireOptions {
   /** Called once, just before the first byte is asked of the client. */
   onStart?: () => void
   /**
-   * Most bytes of a body left unread when the response finishes that are read
-   * and thrown away to keep the connection; beyond that it is closed. Default
+   * Most declared bytes of a body left unread that are thrown away to keep
+   * the connection; with more left it is closed after the response. Default
    * 256 KiB. HTTP/1 only.
    */
   discard?: number
   /** The route, for the unread-body warning (`'PUT /files/:name'`). */
   route?: string
+  /**
+   * Why the body is refused from its headers alone (413, 415, 500): the
+   * stream fails with it on the first read, without asking for the body.
+   */
+  refusal?: BodyError
 }
 
-/**
- * The errors a streaming request can be refused with from its headers alone,
- * before any byte of the body is read: an unsupported Content-Encoding (415)
- * or a declared Content-Length over the limit (413).
- */
-export function checkHeaders(req: HeadersLike, options: Pick<BodyStreamOptions, 'limit' | 'inflate'>): BodyError | undefined {
-  const encoding = contentEncoding(req.headers)
-  try {
-    createDecoder(encoding, options.inflate)?.destroy()
-  } catch (err) {
-    return err as BodyError
-  }
-  const expected = contentLength(req.headers)
-  if (encoding === 'identity' && expected !== undefined && expected > options.limit) {
-    return tooLarge(options.limit, expected)
-  }
-  return undefined
-}
+/** Where each stream's unobserved errors go (see `onUnobservedError`). */
+const unobservedHandlers = new WeakMap<BodyStream, (err: BodyError) => void>()
 
 export class BodyStream extends Readable {
   /** The declared Content-Length, or undefined for a chunked body. */
   readonly expectedLength: number | undefined
   /** Fires when the client goes away before the exchange is complete. */
   readonly signal: AbortSignal
+  /** Why this body is refused from its headers, if it is: reading it fails with this error at once. */
+  readonly refusal: BodyError | undefined
 
   readonly #req: IncomingMessage
   readonly #res: ServerResponse | undefined
   readonly #options: BodyStreamOptions
   readonly #abort = new AbortController()
-  #decoder: Transform | null = null
-  #started = false
-  #wireDone = false
-  #received = 0
-  #decoded = 0
-  #timer: NodeJS.Timeout | undefined
-  /** The reader, not the client, is holding the body back (push() said stop). */
-  #readerBehind = false
-  #unreadTimer: NodeJS.Timeout | undefined
+  #reader: WireReader | undefined
   #collected: Promise<Buffer> | undefined
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, options: BodyStreamOptions) {
@@ -87,22 +66,28 @@ export class BodyStream extends Readable {
     this.#options = options
     this.expectedLength = contentLength(req.headers)
     this.signal = this.#abort.signal
+    this.refusal = options.refusal
     // The signal follows the client from the start, read or not.
     req.once('aborted', this.#onClientGone)
     res?.once('close', this.#onResponseClose)
-    if (res !== undefined && !('stream' in res) && requestHasBody(req)) {
+    if (res !== undefined && requestHasBody(req)) {
+      // Refused with more than `discard` left: say so in the response's headers.
+      const rest = this.expectedLength
+      if (this.refusal !== undefined && !wireComplete(req) && (rest === undefined || rest > this.#discard)) closeConnection(res)
       res.once('prefinish', this.#onResponseDone)
-      // A handler that neither reads nor answers gets the idle timeout too.
-      if (options.timeout > 0 && !wireComplete(req)) {
-        this.#unreadTimer = setTimeout(this.#onUnreadTimeout, options.timeout)
-        this.#unreadTimer.unref()
-      }
+      // Whoever drains the body without reading it (the framework's error
+      // handling, Node after the response) gets it ended at once.
+      guardUnreadBody(req, res, this.#discard, () => this.bytesReceived)
     }
   }
 
   /** Wire bytes received so far (before decoding). */
   get bytesReceived(): number {
-    return this.#received
+    return this.#reader?.received ?? 0
+  }
+
+  get #discard(): number {
+    return this.#options.discard ?? DEFAULT_DISCARD
   }
 
   /** Ask the client for the body now (sends `100 Continue` where one is awaited). */
@@ -112,127 +97,43 @@ export class BodyStream extends Readable {
   }
 
   override _read(): void {
-    if (!this.#started) {
-      this.#start()
-      return
-    }
-    this.#readerBehind = false
-    this.#armTimer()
-    if (this.#decoder !== null) this.#decoder.resume()
-    else this.#req.resume()
+    if (this.#reader === undefined) this.#start()
+    else this.#reader.resume()
   }
 
   #start(): void {
-    if (this.#started || this.destroyed) return
-    this.#started = true
-    this.#clearUnreadTimer()
-    const req = this.#req
-    const consumer = consumedBy(req)
-    if (consumer !== undefined) {
-      this.destroy(consumedError(consumer))
+    if (this.#reader !== undefined || this.destroyed) return
+    if (this.refusal !== undefined) {
+      this.destroy(this.refusal)
       return
     }
-    try {
-      this.#decoder = createDecoder(contentEncoding(req.headers), this.#options.inflate)
-    } catch (err) {
-      this.destroy(err as Error)
-      return
-    }
-    this.#options.onStart?.()
-    if (!requestHasBody(req) || (wireComplete(req) && req.readableLength === 0)) {
-      this.#wireDone = true
-      this.push(null)
-      return
-    }
-    const decoder = this.#decoder
-    if (decoder !== null) {
-      decoder.on('data', this.#onDecoded)
-      decoder.on('end', this.#onDecoderEnd)
-      decoder.on('error', this.#onDecoderError)
-      decoder.on('drain', this.#onDecoderDrain)
-    }
-    req.on('data', this.#onWire)
-    req.on('end', this.#onWireEnd)
-    req.on('close', this.#onClose)
-    req.on('error', this.#onError)
-    this.#armTimer()
-  }
-
-  #onWire = (chunk: Buffer): void => {
-    this.#received += chunk.length
-    this.#armTimer()
-    if (this.expectedLength !== undefined && this.#received > this.expectedLength) {
-      this.destroy(sizeInvalid(this.expectedLength, this.#received))
-      return
-    }
-    if (this.#decoder === null) {
-      this.#emitDecoded(chunk, this.#req)
-    } else if (!this.#decoder.write(chunk)) {
-      this.#req.pause()
-    }
-  }
-
-  #onDecoded = (chunk: Buffer): void => {
-    this.#emitDecoded(chunk, this.#decoder!)
-  }
-
-  #emitDecoded(chunk: Buffer, source: { pause(): unknown }): void {
-    this.#decoded += chunk.length
-    if (this.#decoded > this.#options.limit) {
-      this.destroy(tooLargeWhileReading(this.#options.limit, this.#decoded))
-      return
-    }
-    if (!this.push(chunk)) {
-      source.pause()
-      this.#readerBehind = true // the reader is slow, not the client: the idle clock waits
-    }
-  }
-
-  #onDecoderDrain = (): void => {
-    if (!this.#wireDone) this.#req.resume()
-  }
-
-  #onWireEnd = (): void => {
-    this.#wireDone = true
-    this.#clearTimer()
-    if (this.expectedLength !== undefined && this.#received !== this.expectedLength) {
-      this.destroy(sizeInvalid(this.expectedLength, this.#received))
-      return
-    }
-    if (this.#decoder === null) this.push(null)
-    else this.#decoder.end()
-  }
-
-  #onDecoderEnd = (): void => {
-    this.push(null)
-  }
-
-  #onDecoderError = (err: Error): void => {
-    this.destroy(bodyError('encoding.invalid', err, { encoding: contentEncoding(this.#req.headers) }))
-  }
-
-  #onClose = (): void => {
-    if (!this.#wireDone) this.#onClientGone()
-  }
-
-  #onError = (err: Error & { code?: string }): void => {
-    if (err.code === 'ECONNRESET' || err.message === 'aborted') this.#onClientGone()
-    else this.destroy(bodyError('request.aborted', err, { code: 'ECONNABORTED', received: this.#received }))
-  }
-
-  #onClientGone = (): void => {
-    if (!this.#abort.signal.aborted) this.#abort.abort(aborted(this.expectedLength, this.#received))
-    if (!this.#wireDone && !this.destroyed) this.#failQuietly(aborted(this.expectedLength, this.#received))
+    const reader = new WireReader(this.#req, this.#options, {
+      data: (chunk) => this.push(chunk),
+      end: () => this.push(null),
+      error: (err) => this.destroy(err),
+    })
+    this.#reader = reader
+    reader.start()
+    if (!reader.done) this.#options.onStart?.()
   }
 
   /**
-   * Destroy with `err` even when nobody listens for errors (a handler that
-   * never read): a client going away must not crash the process. The error
-   * stays as `errored`, so a late reader still gets it.
+   * Errors go to the listeners that exist. A client-caused error with none
+   * is not thrown: it stays as `errored` for a later reader and goes to the
+   * adapter's handler (the framework's error handling).
    */
-  #failQuietly(err: Error): void {
-    if (this.listenerCount('error') === 0) this.once('error', noop)
-    this.destroy(err)
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    if (event === 'error' && this.listenerCount('error') === 0 && isBodyError(args[0])) {
+      unobservedHandlers.get(this)?.(args[0])
+      return false
+    }
+    return super.emit(event, ...args)
+  }
+
+  #onClientGone = (): void => {
+    const err = aborted(this.expectedLength, this.bytesReceived)
+    if (!this.#abort.signal.aborted) this.#abort.abort(err)
+    if (!this.destroyed && !this.readableEnded && this.#reader?.wireDone !== true) this.destroy(err)
   }
 
   #onResponseClose = (): void => {
@@ -241,105 +142,33 @@ export class BodyStream extends Readable {
 
   /**
    * The response is complete (its last bytes are queued) while the body may
-   * not be: stop reading it for the handler, then discard the rest up to the
-   * `discard` limit or close the connection after the response.
+   * not be: stop reading it for the handler and give up the rest. A body
+   * nobody started to read is left to the guard, which Node's own dump after
+   * the response triggers.
    */
   #onResponseDone = (): void => {
-    this.#clearUnreadTimer()
     const req = this.#req
     const res = this.#res!
+    const reader = this.#reader
     // Unread by the handler and by anything else (multer on a streaming route reads `req` itself).
     const unread = !this.readableEnded && !req.readableEnded && this.expectedLength !== 0 && !this.signal.aborted
     if (unread && res.statusCode < 400 && this.#options.route !== undefined) warnUnreadBody(this.#options.route)
-    if (this.#wireDone || wireComplete(req) || req.destroyed || this.signal.aborted) return
+    if (reader === undefined || reader.wireDone || wireComplete(req) || req.destroyed || this.signal.aborted) return
+    const received = reader.received
     if (!this.destroyed) this.destroy()
-    // Node closes the connection after this response already (Connection:
-    // close, or a 100 Continue never sent so the client sends no body).
-    if ((res as { _last?: boolean })._last === true) return
-    discardBody(req, res, {
-      discard: this.#options.discard ?? DEFAULT_DISCARD,
-      timeout: this.#options.timeout,
-      received: this.#received,
-    })
-  }
-
-  /** Nobody read the body and nobody answered within the idle timeout: answer 408 and close. */
-  #onUnreadTimeout = (): void => {
-    this.#unreadTimer = undefined
-    const res = this.#res!
-    if (this.#started || this.destroyed || res.headersSent || wireComplete(this.#req)) return
-    const err = bodyError('request.timeout', 'request body timeout: the handler neither read the body nor answered', {
-      timeout: this.#options.timeout,
-      received: this.#received,
-    })
-    res.writeHead(err.status, {
-      connection: 'close',
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(err.message),
-    })
-    res.end(err.message)
-    this.#failQuietly(err)
-  }
-
-  #clearUnreadTimer(): void {
-    if (this.#unreadTimer !== undefined) {
-      clearTimeout(this.#unreadTimer)
-      this.#unreadTimer = undefined
-    }
-  }
-
-  #armTimer(): void {
-    const timeout = this.#options.timeout
-    if (timeout === 0 || this.#wireDone || !this.#started) return
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(this.#onTimeout, timeout)
-      this.#timer.unref?.()
-    } else {
-      this.#timer.refresh()
-    }
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
-  }
-
-  #onTimeout = (): void => {
-    if (this.#readerBehind) {
-      this.#timer?.refresh() // one timer for the whole body, not one per chunk
-      return
-    }
-    this.#timer = undefined
-    this.destroy(
-      bodyError('request.timeout', 'request body timeout', { timeout: this.#options.timeout, received: this.#received }),
-    )
+    giveUpBody(req, res, this.#discard, received)
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.#clearTimer()
-    this.#clearUnreadTimer()
-    const req = this.#req
-    req.removeListener('data', this.#onWire)
-    req.removeListener('end', this.#onWireEnd)
-    req.removeListener('close', this.#onClose)
-    req.removeListener('error', this.#onError)
-    req.removeListener('aborted', this.#onClientGone)
+    const reader = this.#reader
+    reader?.stop()
+    this.#req.removeListener('aborted', this.#onClientGone)
     this.#res?.removeListener('close', this.#onResponseClose)
-    const decoder = this.#decoder
-    if (decoder !== null) {
-      decoder.removeAllListeners('data')
-      decoder.removeListener('end', this.#onDecoderEnd)
-      decoder.removeListener('drain', this.#onDecoderDrain)
-      decoder.on('error', noop)
-      decoder.destroy()
-    }
-    if (!this.#wireDone) {
-      req.pause()
-      // A reader that stops early (a `for await` left with break or return
-      // destroys with an AbortError) leaves the rest to the unread-body policy.
-      if (err !== null && err.name !== 'AbortError' && this.#res !== undefined) closeConnection(this.#res)
+    // A read that failed half-way leaves the connection unusable. A reader
+    // that stops early (a `for await` left with break or return destroys with
+    // an AbortError) leaves the rest to the unread-body policy.
+    if (reader !== undefined && !reader.wireDone && err !== null && err.name !== 'AbortError' && this.#res !== undefined) {
+      closeConnection(this.#res)
     }
     callback(err)
   }
@@ -367,6 +196,14 @@ export class BodyStream extends Readable {
   }
 }
 
+/**
+ * Send the client-caused errors of `stream` that no listener takes to
+ * `handler` (an adapter passes them to the framework). One handler per stream.
+ */
+export function onUnobservedError(stream: BodyStream, handler: (err: BodyError) => void): void {
+  unobservedHandlers.set(stream, handler)
+}
+
 async function collect(stream: BodyStream): Promise<Buffer> {
   const chunks: Buffer[] = []
   let length = 0
@@ -376,5 +213,3 @@ async function collect(stream: BodyStream): Promise<Buffer> {
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)
 }
-
-function noop(): void {}

@@ -4,8 +4,7 @@
  * request (`body`, `rawBody`, and a request stream that replays the bytes).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import createHttpError from 'http-errors'
-import { bodyError, isBodyError } from './errors.js'
+import { isBodyError, parseFailed, verifyFailed } from './errors.js'
 import type { Parser } from './parsers.js'
 import { readBody } from './read-body.js'
 import { isParsed, markParsed, requestHasBody } from './request-state.js'
@@ -64,8 +63,7 @@ function applyBody(
     try {
       parser.verify(req, res, body, charset)
     } catch (err) {
-      const type = (err as { type?: string }).type ?? 'entity.verify.failed'
-      throw createHttpError(403, err as Error, { body, type })
+      throw verifyFailed(err as Error, body)
     }
   }
 
@@ -74,7 +72,7 @@ function applyBody(
     parsed = parser.parse(body, charset)
   } catch (err) {
     if (isBodyError(err)) throw err
-    throw bodyError('entity.parse.failed', err as Error, { body })
+    throw parseFailed(err as Error, body)
   }
   req.body = parsed
   req.rawBody = body

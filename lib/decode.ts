@@ -4,7 +4,7 @@
 import zlib from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { IncomingHttpHeaders } from 'node:http'
-import { bodyError } from './errors.js'
+import { encodingUnsupported, type BodyError } from './errors.js'
 
 /** The content codings stream-shim decodes. */
 export const SUPPORTED_ENCODINGS = ['gzip', 'x-gzip', 'deflate', 'br'] as const
@@ -16,15 +16,23 @@ export function contentEncoding(headers: IncomingHttpHeaders): string {
 }
 
 /**
+ * Why a body with this content coding cannot be decoded: `encoding.unsupported`
+ * (415) for a coding stream-shim does not know, and for every coding when
+ * `inflate` is false; undefined when it can be.
+ */
+export function encodingRefusal(encoding: string, inflate: boolean): BodyError | undefined {
+  if (encoding === 'identity') return undefined
+  if (!inflate) return encodingUnsupported(encoding, true)
+  return (SUPPORTED_ENCODINGS as readonly string[]).includes(encoding) ? undefined : encodingUnsupported(encoding, false)
+}
+
+/**
  * A decompression stream for `encoding`, or `null` for identity. Throws
- * `encoding.unsupported` (415) for anything else, and for every coding when
- * `inflate` is false.
+ * the `encodingRefusal()` error for a coding it cannot decode.
  */
 export function createDecoder(encoding: string, inflate: boolean): Transform | null {
-  if (encoding === 'identity') return null
-  if (!inflate) {
-    throw bodyError('encoding.unsupported', 'content encoding unsupported', { encoding })
-  }
+  const refusal = encodingRefusal(encoding, inflate)
+  if (refusal !== undefined) throw refusal
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
@@ -34,6 +42,6 @@ export function createDecoder(encoding: string, inflate: boolean): Transform | n
     case 'br':
       return zlib.createBrotliDecompress()
     default:
-      throw bodyError('encoding.unsupported', `unsupported content encoding "${encoding}"`, { encoding })
+      return null
   }
 }

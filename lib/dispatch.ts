@@ -3,7 +3,7 @@
  * take for a streaming route and for a buffered one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { BodyStream, checkHeaders } from './body-stream.js'
+import { BodyStream } from './body-stream.js'
 import { alreadyRead, bufferRequest, selectParser } from './buffer-request.js'
 import {
   DEFAULT_STREAMING,
@@ -16,12 +16,13 @@ import {
   type StreamingOptions,
 } from './config.js'
 import { sendContinue } from './continue.js'
-import { bodyError, type BodyError } from './errors.js'
+import { contentEncoding, encodingRefusal } from './decode.js'
+import { mediaTypeUnsupported, streamNotReadable, tooLarge, type BodyError } from './errors.js'
 import { perMarker, type Marker } from './markers.js'
 import type { Parser } from './parsers.js'
-import { consumedError } from './read-body.js'
 import { contentLength } from './options.js'
-import { closeConnection, consumedBy, requestHasBody, setMode, wireComplete } from './request-state.js'
+import { consumedBy, requestHasBody, setMode } from './request-state.js'
+import { warnBodyNotBuffered } from './unread-body.js'
 
 /** A configured shim: its own parsers and streaming defaults, and the merged ones per marker. */
 export interface Shim {
@@ -48,12 +49,14 @@ export function createShim(options: ShimOptions = {}): Shim {
 }
 
 /**
- * Set a request up for a streaming handler: refuse it from its headers when
- * they already rule it out (415 media type or encoding, 413 declared length,
- * 500 body already consumed), otherwise return its BodyStream. Nothing is
- * read here; reading starts when the handler first reads the stream, and a
- * `100 Continue` held back by `installContinue()` is sent then. `route` (the
- * matched path pattern) names the route in the unread-body warning.
+ * Set a request up for a streaming handler and return its BodyStream. Nothing
+ * is read here; reading starts when the handler first reads the stream, and a
+ * `100 Continue` held back by `installContinue()` is sent then. When the
+ * headers already rule the body out (415 media type or encoding, 413 declared
+ * length, 500 body already consumed), the stream carries that `refusal`: the
+ * adapter raises it where the route's handler would run, after the middleware
+ * in front of it, and a read fails with it without asking for the body.
+ * `route` (the matched path pattern) names the route in warnings.
  */
 export function beginStreaming(
   req: IncomingMessage,
@@ -61,17 +64,11 @@ export function beginStreaming(
   config: StreamingConfig = DEFAULT_STREAMING,
   route?: string,
 ): BodyStream {
-  const consumer = consumedBy(req)
-  if (consumer !== undefined && requestHasBody(req)) throw consumedError(consumer)
+  const consumer = requestHasBody(req) ? consumedBy(req) : undefined
   setMode(req, 'streaming')
   // body-parser 1.x (Express 4's express.json()) skips a request with _body set.
   ;(req as { _body?: boolean })._body = true
-  if (config.types !== undefined && requestHasBody(req) && !config.types(req)) {
-    const type = req.headers['content-type'] ?? ''
-    throw refuse(req, res, config, bodyError('media.type.unsupported', `unsupported media type "${type}"`, { contentType: type }))
-  }
-  const refusal = checkHeaders(req, config)
-  if (refusal !== undefined) throw refuse(req, res, config, refusal)
+  const refusal = consumer !== undefined ? streamNotReadable(consumer) : checkHeaders(req, config)
   return new BodyStream(req, res, {
     limit: config.limit,
     inflate: config.inflate,
@@ -79,20 +76,25 @@ export function beginStreaming(
     discard: config.discard,
     route: route === undefined ? undefined : `${req.method} ${route}`,
     onStart: () => sendContinue(req),
+    refusal,
   })
 }
 
 /**
- * A request refused from its headers leaves its body unread. Node reads it
- * to the end after the response, whatever its size: allow that only for a
- * declared rest within the route's `discard` limit, else close the connection.
+ * The error a streaming request is refused with from its headers alone,
+ * before any byte of the body is read: a media type the route does not take
+ * or an unsupported Content-Encoding (415), or a declared Content-Length over
+ * the limit (413).
  */
-function refuse(req: IncomingMessage, res: ServerResponse | undefined, config: StreamingConfig, err: BodyError): BodyError {
-  if (res !== undefined && requestHasBody(req) && !wireComplete(req)) {
-    const expected = contentLength(req.headers)
-    if (expected === undefined || expected > config.discard) closeConnection(res)
-  }
-  return err
+function checkHeaders(req: IncomingMessage, config: StreamingConfig): BodyError | undefined {
+  if (!requestHasBody(req)) return undefined
+  if (config.types !== undefined && !config.types(req)) return mediaTypeUnsupported(req.headers['content-type'] ?? '')
+  const encoding = contentEncoding(req.headers)
+  const refusal = encodingRefusal(encoding, config.inflate)
+  if (refusal !== undefined) return refusal
+  const expected = contentLength(req.headers)
+  if (encoding === 'identity' && expected !== undefined && expected > config.limit) return tooLarge(config.limit, expected)
+  return undefined
 }
 
 /**
@@ -112,27 +114,20 @@ export function beginBuffered(
   return parser === undefined ? undefined : bufferRequest(req, res, parser)
 }
 
-/** The error thrown when code reads `body` on a streaming route. */
-export function bodyNotBuffered(where: string, stream: string): BodyError {
-  return bodyError(
-    'body.not.buffered',
-    `${where} is not available on a streaming route: the body is not buffered. ` +
-      `Read it from ${stream} (for await, .json(), .text() or .buffer()), ` +
-      'or mark the route buffered() to have it parsed.',
-    { expose: false },
-  )
-}
-
 /**
- * Make `target.body` throw `body.not.buffered` when read. Assigning to it
- * still works (the value then replaces the guard).
+ * On a streaming route, `target.body` reads as `undefined` (the body is not
+ * buffered), and outside production the first read per route warns, naming
+ * where the body is. Assigning to it still works (the value then replaces
+ * the getter): error handlers, loggers and sanitizers that touch `body` keep
+ * working.
  */
-export function guardBody(target: object, where: string, stream: string): void {
+export function guardBody(target: object, where: string, stream: string, route: string): void {
   Object.defineProperty(target, 'body', {
     configurable: true,
     enumerable: false,
     get() {
-      throw bodyNotBuffered(where, stream)
+      warnBodyNotBuffered(route, where, stream)
+      return undefined
     },
     set(value: unknown) {
       Object.defineProperty(target, 'body', { configurable: true, enumerable: true, writable: true, value })

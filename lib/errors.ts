@@ -1,5 +1,6 @@
 /**
- * Every error stream-shim creates, in one place.
+ * Every error stream-shim creates, in one place: the rest of the code calls
+ * the named factories below and never builds an error itself.
  *
  * Errors are `http-errors` objects with `status`, `statusCode`, `expose` and a
  * dotted `type`. The types and messages are those of body-parser and raw-body
@@ -24,7 +25,6 @@ export type BodyErrorType =
   | 'parameters.too.many'
   | 'querystring.parse.rangeError'
   | 'stream.not.readable'
-  | 'body.not.buffered'
 
 /** HTTP status for each error type. */
 export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.freeze({
@@ -41,7 +41,6 @@ export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.free
   'parameters.too.many': 413,
   'querystring.parse.rangeError': 400,
   'stream.not.readable': 500,
-  'body.not.buffered': 500,
 })
 
 /** An error created by stream-shim: an `http-errors` object with a known `type`. */
@@ -95,6 +94,80 @@ export function sizeInvalid(expected: number, received: number): BodyError {
     length: expected,
     received,
   })
+}
+
+/** `request.aborted` for a socket error other than a reset: the read ends with `cause`. */
+export function abortedBy(cause: Error, expected: number | undefined, received: number): BodyError {
+  return bodyError('request.aborted', cause, { code: 'ECONNABORTED', expected, length: expected, received })
+}
+
+/** `request.timeout`: no byte of the body arrived for `timeout` ms. */
+export function timedOut(timeout: number, received: number): BodyError {
+  return bodyError('request.timeout', 'request body timeout', { timeout, received })
+}
+
+/**
+ * `encoding.unsupported`: a Content-Encoding stream-shim does not decode, or
+ * any encoding when inflating is turned off (body-parser's two messages).
+ */
+export function encodingUnsupported(encoding: string, inflateOff: boolean): BodyError {
+  const message = inflateOff ? 'content encoding unsupported' : `unsupported content encoding "${encoding}"`
+  return bodyError('encoding.unsupported', message, { encoding })
+}
+
+/** `encoding.invalid`: the body does not decode as its Content-Encoding says (`cause` is zlib's error). */
+export function encodingInvalid(cause: Error, encoding: string): BodyError {
+  return bodyError('encoding.invalid', cause, { encoding })
+}
+
+/** `charset.unsupported`: the body's charset cannot be decoded. */
+export function unsupportedCharset(charset: string): BodyError {
+  return bodyError('charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`, { charset })
+}
+
+/** `media.type.unsupported`: a streaming route's `types` option does not take this Content-Type. */
+export function mediaTypeUnsupported(contentType: string): BodyError {
+  return bodyError('media.type.unsupported', `unsupported media type "${contentType}"`, { contentType })
+}
+
+/**
+ * `entity.parse.failed`: `cause` (a SyntaxError, say) becomes the error, so
+ * its message and stack are kept; `body` is the text or bytes that failed.
+ * `props` can override `expose` (co-body's parse errors are not exposed).
+ */
+export function parseFailed(cause: Error, body: unknown, props?: { expose?: boolean }): BodyError {
+  return bodyError('entity.parse.failed', cause, { ...props, body })
+}
+
+/**
+ * `entity.verify.failed`: a `verify` option threw `cause`. As in body-parser,
+ * a `type` the thrower set on its error is kept.
+ */
+export function verifyFailed(cause: Error, body: Buffer): BodyError {
+  const own = (cause as { type?: unknown }).type
+  const type = typeof own === 'string' ? own : 'entity.verify.failed'
+  return createHttpError(ERROR_STATUS['entity.verify.failed'], cause, { body, type }) as BodyError
+}
+
+/** `parameters.too.many`: a form body with more fields than `parameterLimit`. */
+export function tooManyParameters(body: string): BodyError {
+  return bodyError('parameters.too.many', 'too many parameters', { body })
+}
+
+/** `querystring.parse.rangeError`: a form body nested deeper than `depth`. */
+export function depthExceeded(body: string): BodyError {
+  return bodyError('querystring.parse.rangeError', 'The input exceeded the depth', { body })
+}
+
+/** `stream.not.readable`: something else read the body before stream-shim could. */
+export function streamNotReadable(consumer: string): BodyError {
+  return bodyError(
+    'stream.not.readable',
+    `stream is not readable: the request body was already read by ${consumer} before stream-shim could read it. ` +
+      'A body parser that runs before streamShim(), or one that runs after it on a route stream-shim reads, ' +
+      'takes the body away: mount streamShim() first and let it parse, or mark the route so the parser steps aside.',
+    { expose: false },
+  )
 }
 
 /** True when `err` is an error stream-shim created (matched by shape, not `instanceof`). */

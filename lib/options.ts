@@ -32,12 +32,18 @@ export function parseLimit(value: ByteSize | null | undefined, fallback: number,
   return Math.floor(parsed)
 }
 
+/** The longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMEOUT = 2 ** 31 - 1
+
 /** Parse a `timeout` option in milliseconds; `false` or `0` disables it. */
 export function parseTimeout(value: number | false | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (value === false || value === 0) return 0
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new TypeError(`option timeout "${String(value)}" is invalid`)
+  }
+  if (value > MAX_TIMEOUT) {
+    throw new TypeError(`option timeout "${value}" is over ${MAX_TIMEOUT} ms, the longest a timer can wait; use false for none`)
   }
   return value
 }

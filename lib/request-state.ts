@@ -66,6 +66,17 @@ export function consumedBy(req: IncomingMessage): string | undefined {
   return undefined
 }
 
+/**
+ * Whether the client went away before its body arrived: the request was
+ * destroyed (Node does that when the socket closes), or its socket is gone
+ * with the body incomplete.
+ */
+export function clientGone(req: IncomingMessage): boolean {
+  if (req.destroyed) return true
+  const socket = req.socket as { destroyed?: boolean } | null
+  return socket !== null && socket !== undefined && socket.destroyed === true && !wireComplete(req)
+}
+
 /** Ask Node to close the connection after this response (HTTP/1 only). */
 export function closeConnection(res: ServerResponse): void {
   if (res.headersSent || 'stream' in res) return // HTTP/2 has no Connection header

@@ -4,7 +4,7 @@
  */
 import contentType from 'content-type'
 import iconv from 'iconv-lite'
-import { bodyError, type BodyError } from './errors.js'
+import { parseFailed, unsupportedCharset, type BodyError } from './errors.js'
 import type { HeadersLike } from './options.js'
 
 /** The charset named by the Content-Type header, lower-cased. */
@@ -30,9 +30,7 @@ function charsetOf(header: string): string | undefined {
   }
 }
 
-export function unsupportedCharset(charset: string): BodyError {
-  return bodyError('charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`, { charset })
-}
+export { unsupportedCharset }
 
 /** Whether iconv-lite can decode `charset`. */
 export function charsetExists(charset: string): boolean {
@@ -86,6 +84,6 @@ function strictViolation(text: string, index: number): Error {
 }
 
 export function withParseFailed(err: Error, body: string): BodyError {
-  return bodyError('entity.parse.failed', err, { body })
+  return parseFailed(err, body)
 }
 

@@ -8,7 +8,7 @@ import { checkBufferedOptions, createParsers, streamingConfig } from '../../lib/
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
 import { setMarker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
-import type { BodyStream } from '../../lib/body-stream.js'
+import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
 
 /** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
@@ -38,10 +38,34 @@ function invoke(handler: Function, req: Request, res: Response, next: NextFuncti
   }
 }
 
-/** Give `req` its body stream and make `req.body` explain where the body went. */
-export function attachBodyStream(req: Request, stream: BodyStream): void {
+/** Give `req` its body stream, and make `req.body` read as undefined (with a warning) on this route. */
+export function attachBodyStream(req: Request, stream: BodyStream, route: string): void {
   req.bodyStream = stream
-  guardBody(req, 'req.body', 'req.bodyStream')
+  guardBody(req, 'req.body', 'req.bodyStream', `${req.method} ${route}`)
+}
+
+/**
+ * Run a streaming handler: raise the body's refusal from its headers where
+ * the handler would run (after the middleware in front of it), and pass a
+ * body error the handler does not listen for to Express's error handling
+ * while the response is still the handler's. `next` goes through once.
+ */
+function runStreaming(handler: Function, req: Request & { bodyStream: BodyStream }, res: Response, next: NextFunction): void {
+  let passed = false
+  const once: NextFunction = (err?: unknown) => {
+    if (passed) return
+    passed = true
+    next(err)
+  }
+  const stream = req.bodyStream
+  if (stream.refusal !== undefined) {
+    once(stream.refusal)
+    return
+  }
+  onUnobservedError(stream, (err) => {
+    if (!res.headersSent) once(err)
+  })
+  invoke(handler, req, res, once)
 }
 
 /**
@@ -70,14 +94,10 @@ export function streaming(...args: unknown[]): unknown {
     if (req.bodyStream === undefined) {
       // Not dispatched by streamShim() (not mounted, or it could not tell the
       // route): set the stream up here. A buffered read already re-armed req.
-      try {
-        attachBodyStream(req, beginStreaming(req, res, config, req.baseUrl + (req.route?.path ?? req.path)))
-      } catch (err) {
-        next(err)
-        return
-      }
+      const route = req.baseUrl + (req.route?.path ?? req.path)
+      attachBodyStream(req, beginStreaming(req, res, config, route), route)
     }
-    invoke(handler as Function, req, res, next)
+    runStreaming(handler as Function, req as Request & { bodyStream: BodyStream }, res, next)
   }
   return setMarker(streamingHandler, marker)
 }

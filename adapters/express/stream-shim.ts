@@ -34,12 +34,8 @@ export function streamShim(options?: ShimOptions) {
     const decision = resolve.markedRoute(req)
     const marker = decision?.marker
     if (marker?.mode === 'streaming') {
-      try {
-        attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker), decision!.path))
-      } catch (err) {
-        next(err)
-        return
-      }
+      // A refusal from the headers is raised by the route, after the middleware in front of it.
+      attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker), decision!.path), decision!.path)
       next()
       return
     }

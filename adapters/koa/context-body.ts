@@ -19,10 +19,10 @@ export interface BufferedConfig {
   readonly onError: KoaBufferedOptions['onError']
 }
 
-/** Give the context its body stream and make `ctx.request.body` explain where the body went. */
-export function attachBodyStream(ctx: Context, stream: BodyStream): void {
+/** Give the context its body stream, and make `ctx.request.body` read as undefined (with a warning) on this route. */
+export function attachBodyStream(ctx: Context, stream: BodyStream, route: string): void {
   ctx.request.bodyStream = stream
-  guardBody(ctx.request, 'ctx.request.body', 'ctx.request.bodyStream')
+  guardBody(ctx.request, 'ctx.request.body', 'ctx.request.bodyStream', `${ctx.method} ${route}`)
 }
 
 /**

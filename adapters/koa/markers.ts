@@ -5,6 +5,7 @@
 import type { Context, Next } from 'koa'
 import { createCoBodyParsers, type CoBodyOptions } from '../../lib/co-body-parsers.js'
 import { streamingConfig, type StreamingOptions } from '../../lib/config.js'
+import { onUnobservedError } from '../../lib/body-stream.js'
 import { beginStreaming } from '../../lib/dispatch.js'
 import { setMarker, type Marker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
@@ -61,13 +62,25 @@ export function streaming(...args: unknown[]): unknown {
 
   const streamingHandler = async function streamingHandler(ctx: Context, next: Next): Promise<unknown> {
     try {
-      if (ctx.request.bodyStream === undefined) {
+      let stream = ctx.request.bodyStream
+      if (stream === undefined) {
         // Not dispatched by streamShim() (not mounted, or it could not tell
         // the route): set the stream up here. A buffered read re-armed ctx.req.
-        const route = (ctx as { _matchedRoute?: unknown })._matchedRoute
-        attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, config, typeof route === 'string' ? route : ctx.path))
+        const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute
+        const route = typeof matched === 'string' ? matched : ctx.path
+        stream = beginStreaming(ctx.req, ctx.res, config, route)
+        attachBodyStream(ctx, stream, route)
       }
-      return await handler(ctx, next)
+      // Refused from its headers: raised here, after the middleware in front of the route.
+      if (stream.refusal !== undefined) throw stream.refusal
+      // A body error the handler does not listen for fails the route while the response is still its own.
+      const unobserved = new Promise<never>((_, reject) => {
+        onUnobservedError(stream, (err) => {
+          if (!ctx.res.headersSent) reject(err)
+        })
+      })
+      unobserved.catch(noop)
+      return await Promise.race([handler(ctx, next), unobserved])
     } catch (err) {
       keepConnectionClose(ctx, err)
       throw err
@@ -119,3 +132,5 @@ function withoutContextOptions(options: KoaBufferedOptions): CoBodyOptions {
   const { detectJSON: _detectJSON, onError: _onError, ...rest } = options
   return rest
 }
+
+function noop(): void {}

@@ -36,7 +36,9 @@ export function streamShim(options: KoaShimOptions = {}) {
         const decision = resolveRoute(ctx)
         const marker = decision?.marker
         if (marker?.mode === 'streaming') {
-          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), decision!.path))
+          // A refusal from the headers is raised by the route, after the middleware in front of it.
+          const route = decision!.path
+          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), route), route)
         } else {
           await bufferBody(ctx, bufferedFor(marker))
         }

@@ -1,0 +1,332 @@
+/**
+ * The one reader of a request body off the wire. The streaming `BodyStream`
+ * and the buffered `readBody` are both built on it, so each rule is written
+ * once: the declared length is checked, the limit is counted after decoding,
+ * an idle client is timed out, a client that goes away fails the read, and
+ * the decoder is torn down on every failure.
+ *
+ * Ownership: from `start()` until it ends or fails, the reader owns the
+ * request stream's flow and the decoder it creates, and it removes every
+ * listener and timer it added when it ends, fails or is stopped. It never
+ * answers the request: a failure goes to its sink, and what is left of a
+ * body nobody reads is the unread-body policy's (`unread-body.ts`).
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Transform } from 'node:stream'
+import {
+  aborted,
+  abortedBy,
+  encodingInvalid,
+  sizeInvalid,
+  streamNotReadable,
+  timedOut,
+  tooLarge,
+  tooLargeWhileReading,
+  type BodyError,
+} from './errors.js'
+import { contentEncoding, createDecoder } from './decode.js'
+import { contentLength } from './options.js'
+import { clientGone, consumedBy, requestHasBody, wireComplete } from './request-state.js'
+
+export interface WireOptions {
+  /** Most decoded bytes to accept. */
+  readonly limit: number
+  /** Decode gzip, deflate and br; when false, an encoded body is a 415. */
+  readonly inflate: boolean
+  /** Longest idle gap between two chunks from the client, in ms; 0 for none. */
+  readonly timeout: number
+}
+
+/** Where the reader delivers a body. */
+export interface WireSink {
+  /** A decoded chunk. Return false to stop the flow until `resume()`. */
+  data(chunk: Buffer): boolean
+  /** A chunk as it came off the wire, before decoding (for a sink that replays it). */
+  wire?(chunk: Buffer): void
+  /** The whole body arrived, with its declared length, and decoded. */
+  end(): void
+  /** The read failed. Called at most once, and never after `end()`. */
+  error(err: BodyError): void
+}
+
+export class WireReader {
+  /** The declared Content-Length, or undefined for a chunked (or HTTP/2) body. */
+  readonly expected: number | undefined
+  /** Wire bytes received so far (before decoding). */
+  received = 0
+  /** Decoded bytes delivered so far. */
+  decoded = 0
+
+  readonly #req: IncomingMessage
+  readonly #options: WireOptions
+  readonly #sink: WireSink
+  readonly #holdEnd: boolean
+  #state: 'idle' | 'reading' | 'done' = 'idle'
+  #decoder: Transform | null = null
+  #wireDone = false
+  /** The sink asked to stop: the reader, not the client, holds the body back. */
+  #paused = false
+  /** Reading with 'readable' and read() rather than 'data'. */
+  #pulling = false
+  #timer: NodeJS.Timeout | undefined
+
+  /**
+   * `holdEnd`: the sink will put the bytes back into the request (`handBack`),
+   * so the reader must finish before Node emits the request's 'end'.
+   */
+  constructor(req: IncomingMessage, options: WireOptions, sink: WireSink, holdEnd = false) {
+    this.#req = req
+    this.#options = options
+    this.#sink = sink
+    this.#holdEnd = holdEnd
+    this.expected = contentLength(req.headers)
+  }
+
+  /** True once the body was delivered whole, the read failed, or it was stopped. */
+  get done(): boolean {
+    return this.#state === 'done'
+  }
+
+  /** Whether every byte of the body has come off the wire. */
+  get wireDone(): boolean {
+    return this.#wireDone
+  }
+
+  /** Start reading. A body that is refused from what is known already fails here, synchronously. */
+  start(): void {
+    if (this.#state !== 'idle') return
+    this.#state = 'reading'
+    const req = this.#req
+    const consumer = consumedBy(req)
+    if (consumer !== undefined) return this.#fail(streamNotReadable(consumer))
+    if (clientGone(req)) return this.#fail(aborted(this.expected, 0))
+    let decoder: Transform | null
+    try {
+      decoder = createDecoder(contentEncoding(req.headers), this.#options.inflate)
+    } catch (err) {
+      return this.#fail(err as BodyError)
+    }
+    const { expected } = this
+    if (decoder === null && expected !== undefined && expected > this.#options.limit) {
+      return this.#fail(tooLarge(this.#options.limit, expected))
+    }
+    if (!requestHasBody(req) || (decoder === null && expected === 0)) {
+      // Nothing to read; the stream is left untouched.
+      this.#wireDone = true
+      return this.#finish()
+    }
+    if (decoder !== null) {
+      this.#decoder = decoder
+      decoder.on('data', this.#onDecoded)
+      decoder.on('end', this.#onDecoderEnd)
+      decoder.on('error', this.#onDecoderError)
+      decoder.on('drain', this.#onDecoderDrain)
+    }
+    req.on('close', this.#onClose)
+    req.on('error', this.#onError)
+    this.#armTimer()
+    // A reader that will put the bytes back must see the last one before Node
+    // emits 'end'. With a known length and no decoder, 'data' tells (the last
+    // declared byte); otherwise read() is asked while the stream says there is more.
+    this.#pulling = this.#holdEnd && (decoder !== null || expected === undefined)
+    if (this.#pulling) {
+      this.#pull()
+      if (this.#state === 'reading') req.on('readable', this.#pull)
+      return
+    }
+    req.on('data', this.#onWire)
+    req.on('end', this.#onWireEnd)
+    if (req.readableFlowing !== true) req.resume() // a stream paused before keeps waiting for 'data' otherwise
+  }
+
+  /** The sink can take more. */
+  resume(): void {
+    if (this.#state !== 'reading' || !this.#paused) return
+    this.#paused = false
+    this.#armTimer()
+    if (this.#decoder !== null) this.#decoder.resume()
+    if (!this.#wireDone && !this.#pulling) this.#req.resume()
+  }
+
+  /** Stop reading for good, without telling the sink (its owner is going away). */
+  stop(): void {
+    if (this.#state === 'done') return
+    this.#state = 'done'
+    this.#teardown(true)
+  }
+
+  /**
+   * Put `bytes` back at the front of the request after a `holdEnd` read, and
+   * leave the stream as if nobody had read it: a later `on('data')` or
+   * `pipe()` gets the same bytes, then 'end'.
+   */
+  handBack(bytes: Buffer): void {
+    const req = this.#req
+    if (bytes.length > 0) req.unshift(bytes)
+    if (req.readableFlowing === false) {
+      // The last-byte pause left the stream explicitly paused, and a later
+      // on('data') would not start it. Adding and removing a 'readable'
+      // listener puts it back to "not flowing yet".
+      req.on('readable', noop)
+      req.removeListener('readable', noop)
+    }
+  }
+
+  #pull = (): void => {
+    const req = this.#req
+    while (this.#state === 'reading' && !this.#wireDone) {
+      // An ended request with nothing buffered is complete: do not call read(),
+      // which would schedule the 'end' event that a replay must hold back.
+      if (wireComplete(req) && req.readableLength === 0) {
+        this.#onWireEnd()
+        return
+      }
+      const chunk = req.read() as Buffer | null
+      if (chunk === null) return
+      this.#onWire(chunk)
+    }
+  }
+
+  #onWire = (chunk: Buffer): void => {
+    if (this.#state !== 'reading') return
+    this.received += chunk.length
+    const { expected } = this
+    if (expected !== undefined && this.received > expected) {
+      this.#fail(sizeInvalid(expected, this.received))
+      return
+    }
+    this.#armTimer()
+    this.#sink.wire?.(chunk)
+    if (this.#decoder === null) {
+      this.#deliver(chunk, this.#req)
+      if (this.#holdEnd && this.received === expected && this.#state === 'reading') {
+        // The last declared byte: pause before Node can emit 'end'.
+        this.#req.pause()
+        this.#onWireEnd()
+      }
+    } else if (!this.#decoder.write(chunk)) {
+      this.#req.pause()
+    }
+  }
+
+  #onDecoded = (chunk: Buffer): void => {
+    this.#deliver(chunk, this.#decoder!)
+  }
+
+  #deliver(chunk: Buffer, source: { pause(): unknown }): void {
+    if (this.#state !== 'reading') return
+    this.decoded += chunk.length
+    if (this.decoded > this.#options.limit) {
+      this.#fail(tooLargeWhileReading(this.#options.limit, this.decoded))
+      return
+    }
+    if (!this.#sink.data(chunk) && this.#state === 'reading') {
+      source.pause()
+      this.#paused = true
+    }
+  }
+
+  #onDecoderDrain = (): void => {
+    if (!this.#wireDone && !this.#paused && !this.#pulling) this.#req.resume()
+  }
+
+  #onWireEnd = (): void => {
+    if (this.#state !== 'reading' || this.#wireDone) return
+    this.#wireDone = true
+    this.#clearTimer()
+    const { expected } = this
+    if (expected !== undefined && this.received !== expected) {
+      this.#fail(sizeInvalid(expected, this.received))
+      return
+    }
+    this.#detachRequest()
+    if (this.#decoder === null) this.#finish()
+    else this.#decoder.end() // the decoder finishes the job
+  }
+
+  #onDecoderEnd = (): void => {
+    if (this.#state === 'reading') this.#finish()
+  }
+
+  #onDecoderError = (err: Error): void => {
+    this.#fail(encodingInvalid(err, contentEncoding(this.#req.headers)))
+  }
+
+  #onClose = (): void => {
+    if (!this.#wireDone && !wireComplete(this.#req)) this.#fail(aborted(this.expected, this.received))
+  }
+
+  #onError = (err: Error & { code?: string }): void => {
+    if (err.code === 'ECONNRESET' || err.message === 'aborted') this.#fail(aborted(this.expected, this.received))
+    else this.#fail(abortedBy(err, this.expected, this.received))
+  }
+
+  #armTimer(): void {
+    const { timeout } = this.#options
+    if (timeout === 0 || this.#wireDone) return
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#onTimeout, timeout)
+      this.#timer.unref()
+    } else {
+      this.#timer.refresh()
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  #onTimeout = (): void => {
+    if (this.#paused) {
+      this.#timer?.refresh() // the reader is slow, not the client: one timer for the whole body
+      return
+    }
+    this.#timer = undefined
+    this.#fail(timedOut(this.#options.timeout, this.received))
+  }
+
+  #finish(): void {
+    this.#state = 'done'
+    this.#teardown(false)
+    this.#sink.end()
+  }
+
+  #fail(err: BodyError): void {
+    if (this.#state === 'done') return
+    this.#state = 'done'
+    this.#teardown(true)
+    this.#sink.error(err)
+  }
+
+  #detachRequest(): void {
+    const req = this.#req
+    req.removeListener('data', this.#onWire)
+    req.removeListener('end', this.#onWireEnd)
+    req.removeListener('readable', this.#pull)
+    req.removeListener('close', this.#onClose)
+    req.removeListener('error', this.#onError)
+  }
+
+  /** Remove every listener and timer; on a failure, destroy the decoder and stop the flow. */
+  #teardown(failed: boolean): void {
+    this.#clearTimer()
+    this.#detachRequest()
+    const decoder = this.#decoder
+    if (decoder !== null) {
+      decoder.removeListener('data', this.#onDecoded)
+      decoder.removeListener('end', this.#onDecoderEnd)
+      decoder.removeListener('drain', this.#onDecoderDrain)
+      if (failed) {
+        decoder.removeListener('error', this.#onDecoderError)
+        decoder.on('error', noop)
+        decoder.destroy()
+      }
+    }
+    if (failed && !this.#wireDone) this.#req.pause()
+  }
+}
+
+function noop(): void {}
