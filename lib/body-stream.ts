@@ -136,8 +136,10 @@ export class BodyStream extends Readable {
     if (!this.destroyed && !this.readableEnded && this.#reader?.wireDone !== true) this.destroy(err)
   }
 
+  /** The exchange is over, answered or cut off: nothing of the client is left to follow. */
   #onResponseClose = (): void => {
     if (this.#res !== undefined && !this.#res.writableFinished) this.#onClientGone()
+    this.#req.removeListener('aborted', this.#onClientGone)
   }
 
   /**

@@ -1,0 +1,231 @@
+/**
+ * Length and abort rules on every path, and the options that could turn a
+ * limit off: a body shorter than its declared length fails at once, a client
+ * that left before the shim ran fails at once, a timeout Node cannot keep is
+ * refused, and a declared length alone cannot make memory grow faster than
+ * the bytes that actually arrive.
+ */
+import http from 'node:http'
+import { once } from 'node:events'
+import { buffered as koaBuffered, streamShim as koaStreamShim, streaming as koaStreaming } from '../../adapters/koa/index.js'
+import { buffered, json, raw, streamShim, streaming, text, urlencoded } from '../../adapters/express/index.js'
+import { RawConnection, head } from './raw-client.js'
+import { bytes, listen, sleep } from '../helpers/http.js'
+
+const express5 = require('express')
+const express4 = require('express4')
+const Koa = require('koa')
+const Koa2 = require('koa2')
+
+const EXPRESS = [
+  ['express 4', express4],
+  ['express 5', express5],
+] as const
+const KOA = [
+  ['koa 2', Koa2],
+  ['koa 3', Koa],
+] as const
+
+interface Seen {
+  type?: string
+  status?: number
+  at?: number
+}
+
+function expressApp(express: any, setup: (app: any) => void, seen: Seen): http.RequestListener {
+  const app = express()
+  setup(app)
+  app.use((err: any, _req: any, res: any, _next: any) => {
+    Object.assign(seen, { type: err.type, status: err.status, at: performance.now() })
+    res.status(err.status ?? 500).end(String(err.type))
+  })
+  return app
+}
+
+/** A request whose Content-Length header a middleware rewrites to 20 while 7 bytes are sent. */
+async function shortBody(listener: http.RequestListener, path = '/'): Promise<{ status: number; text: string }> {
+  const running = await listen(listener)
+  try {
+    const conn = await RawConnection.open(running.port)
+    await conn.write(head(path, { 'content-type': 'application/octet-stream', 'content-length': 7 }))
+    await conn.write('1234567')
+    const reply = await conn.response(3000) // `timeout: false` below: a hang never answers
+    conn.destroy()
+    return { status: reply.status, text: reply.body.toString() }
+  } finally {
+    await running.close()
+  }
+}
+
+const lie = (req: http.IncomingMessage, _res: unknown, next: () => void) => {
+  req.headers['content-length'] = '20'
+  next()
+}
+
+describe('a body shorter than its declared length (finding 5)', () => {
+  it('fails at once with 400 request.size.invalid in the drop-in raw() on node:http', async () => {
+    const parse = raw({ type: () => true, timeout: false })
+    const reply = await shortBody((req, res) =>
+      lie(req, res, () =>
+        parse(req, res, (err: any) => {
+          res.statusCode = err?.status ?? 200
+          res.end(String(err?.type))
+        }),
+      ),
+    )
+    expect(reply).toEqual({ status: 400, text: 'request.size.invalid' })
+  })
+
+  it.each(EXPRESS)('fails at once on a buffered route of %s', async (_name, express) => {
+    const seen: Seen = {}
+    const reply = await shortBody(
+      expressApp(express, (app) => {
+        app.use(lie)
+        app.use(streamShim({ raw: { type: () => true }, timeout: false }))
+        app.put('/', (_req: any, res: any) => res.end('unreachable'))
+      }, seen),
+    )
+    expect(reply).toEqual({ status: 400, text: 'request.size.invalid' })
+  })
+
+  it.each(EXPRESS)('fails at once on a streaming route of %s', async (_name, express) => {
+    const seen: Seen = {}
+    const reply = await shortBody(
+      expressApp(express, (app) => {
+        app.use(lie)
+        app.use(streamShim())
+        app.put('/', streaming({ timeout: false }, async (req, res) => res.end(String((await req.bodyStream.buffer()).length))))
+      }, seen),
+    )
+    expect(reply).toEqual({ status: 400, text: 'request.size.invalid' })
+  })
+
+  it.each(KOA)('fails at once on a buffered route of %s', async (_name, Koa) => {
+    const app = new Koa()
+    app.silent = true
+    app.use(async (ctx: any, next: any) => {
+      ctx.req.headers['content-length'] = '20'
+      await next()
+    })
+    app.use(koaStreamShim({ enableTypes: ['text'], extendTypes: { text: ['application/octet-stream'] }, timeout: false }))
+    app.use((ctx: any) => {
+      ctx.body = 'unreachable'
+    })
+    const reply = await shortBody(app.callback())
+    expect(reply.status).toBe(400)
+  })
+})
+
+describe('a client that left before the shim ran (finding 6)', () => {
+  async function leaveEarly(listener: http.RequestListener): Promise<void> {
+    const running = await listen(listener)
+    try {
+      const conn = await RawConnection.open(running.port)
+      await conn.write(head('/up', { 'content-type': 'application/json', 'content-length': 1000 }))
+      await conn.write('{"a":')
+      await sleep(50)
+      conn.destroy() // gone while the middleware in front still awaits
+      await sleep(1500) // well past the middleware, far below the 20 s timeout
+    } finally {
+      await running.close()
+    }
+  }
+
+  it.each(EXPRESS)('%s: the read fails at once with request.aborted, not after the idle timeout', async (_name, express) => {
+    for (const mode of ['buffered', 'streaming'] as const) {
+      const seen: Seen = {}
+      let started = 0
+      await leaveEarly(
+        expressApp(express, (app) => {
+          app.use(async (_req: any, _res: any, next: any) => {
+            started = performance.now()
+            await sleep(300)
+            next()
+          })
+          app.use(streamShim({ timeout: 20_000, streaming: { timeout: 20_000 } }))
+          if (mode === 'buffered') app.put('/up', (_req: any, res: any) => res.end('unreachable'))
+          else app.put('/up', streaming(async (req, res) => res.end(String((await req.bodyStream.buffer()).length))))
+        }, seen),
+      )
+      expect(seen.type).toBe('request.aborted')
+      expect(seen.at! - started).toBeLessThan(1500)
+    }
+  })
+
+  it.each(KOA)('%s: the read fails at once with request.aborted', async (_name, Koa) => {
+    const app = new Koa()
+    app.silent = true
+    const seen: Seen = {}
+    app.on('error', (err: any) => Object.assign(seen, { type: err.type, at: performance.now() }))
+    let started = 0
+    app.use(async (_ctx: any, next: any) => {
+      started = performance.now()
+      await sleep(300)
+      await next()
+    })
+    app.use(koaStreamShim({ timeout: 20_000 }))
+    app.use((ctx: any) => {
+      ctx.body = 'unreachable'
+    })
+    await leaveEarly(app.callback())
+    expect(seen.type).toBe('request.aborted')
+    expect(seen.at! - started).toBeLessThan(1500)
+  })
+})
+
+describe('timeout above what a timer can wait (finding 8)', () => {
+  const tooLong = 2 ** 31
+  it.each([
+    ['streaming()', () => streaming({ timeout: tooLong }, () => {})],
+    ['buffered()', () => buffered({ timeout: tooLong }, () => {})],
+    ['streamShim()', () => streamShim({ timeout: tooLong })],
+    ['streamShim({ streaming })', () => streamShim({ streaming: { timeout: tooLong } })],
+    ['json()', () => json({ timeout: tooLong })],
+    ['urlencoded()', () => urlencoded({ timeout: tooLong })],
+    ['text()', () => text({ timeout: tooLong })],
+    ['koa streamShim()', () => koaStreamShim({ timeout: tooLong })],
+    ['koa streaming()', () => koaStreaming({ timeout: tooLong }, () => {})],
+    ['koa buffered()', () => koaBuffered({ timeout: tooLong }, () => {})],
+  ])('%s throws a TypeError naming the option', (_name, create) => {
+    expect(create).toThrow(TypeError)
+    expect(create).toThrow(/timeout/)
+  })
+
+  it('accepts the longest timeout a timer can wait', () => {
+    expect(() => streaming({ timeout: 2 ** 31 - 1 }, () => {})).not.toThrow()
+  })
+})
+
+describe('memory held for declared lengths (finding 9)', () => {
+  it('grows with the bytes received, not with the lengths declared: 10 clients declaring 64 MiB and sending 12 MiB', async () => {
+    const app = express5()
+    app.use(streamShim({ raw: { type: () => true, limit: '100mb', timeout: 20_000 } }))
+    app.put('/up', (_req: any, res: any) => res.end('done'))
+    const server = http.createServer(app)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const port = (server.address() as { port: number }).port
+    const conns: RawConnection[] = []
+    try {
+      global.gc?.()
+      const before = process.memoryUsage().arrayBuffers
+      const sent = 12 * 1024 * 1024
+      const chunk = bytes(1024 * 1024, 7)
+      for (let i = 0; i < 10; i++) {
+        const conn = await RawConnection.open(port)
+        conns.push(conn)
+        await conn.write(head('/up', { 'content-type': 'application/octet-stream', 'content-length': 64 * 1024 * 1024 }))
+        for (let sentHere = 0; sentHere < sent; sentHere += chunk.length) await conn.write(chunk)
+      }
+      await sleep(300) // let the server take what is in flight
+      const growth = process.memoryUsage().arrayBuffers - before
+      // Held: the 120 MiB received (twice at most). Allocating the declared
+      // 640 MiB on the client's word alone would blow far past this.
+      expect(growth).toBeLessThan(2 * 10 * sent)
+    } finally {
+      for (const conn of conns) conn.destroy()
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+})
