@@ -16,7 +16,7 @@
 import qs from 'qs'
 import typeis from 'type-is'
 import iconv from 'iconv-lite'
-import { bodyError } from './errors.js'
+import { parseFailed } from './errors.js'
 import {
   DEFAULT_TIMEOUT,
   assertKnownOptions,
@@ -200,7 +200,7 @@ export function parseCoJson(text: string, strict: boolean): unknown {
     if (value !== null && typeof value === 'object' && SUSPECT_PROTO.test(text)) refuseProtoKeys(value)
     return value
   } catch (err) {
-    throw parseFailed(err as Error, text)
+    throw coBodyParseFailed(err as Error, text)
   }
 }
 
@@ -209,7 +209,7 @@ export function parseCoForm(text: string): unknown {
   try {
     return qs.parse(text, { allowDots: true })
   } catch (err) {
-    throw parseFailed(err as Error, text)
+    throw coBodyParseFailed(err as Error, text)
   }
 }
 
@@ -225,6 +225,7 @@ function refuseProtoKeys(root: object): void {
   }
 }
 
-function parseFailed(err: Error, text: string) {
-  return bodyError('entity.parse.failed', err, { body: text, expose: false })
+/** co-body's parse errors are 400s Koa does not expose ("Bad Request"). */
+function coBodyParseFailed(err: Error, text: string) {
+  return parseFailed(err, text, { expose: false })
 }

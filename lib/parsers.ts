@@ -5,7 +5,7 @@
  * bytes into `req.body`); `buffer-request.ts` runs it against a request.
  */
 import qs from 'qs'
-import { bodyError } from './errors.js'
+import { depthExceeded, tooManyParameters } from './errors.js'
 import {
   charsetExists,
   decodeText as decode,
@@ -164,7 +164,7 @@ export function createUrlencodedParser(options?: UrlencodedOptions): Parser {
       const count = countParameters(text, limitParams)
       // body-parser's parse errors carry the decoded body, these two included.
       if (count === undefined) {
-        throw bodyError('parameters.too.many', 'too many parameters', { body: text })
+        throw tooManyParameters(text)
       }
       try {
         return qs.parse(text, {
@@ -179,7 +179,7 @@ export function createUrlencodedParser(options?: UrlencodedOptions): Parser {
         })
       } catch (err) {
         if (err instanceof RangeError) {
-          throw bodyError('querystring.parse.rangeError', 'The input exceeded the depth', { body: text })
+          throw depthExceeded(text)
         }
         throw withParseFailed(err as Error, text)
       }

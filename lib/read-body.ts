@@ -12,7 +12,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { BodyError } from './errors.js'
+import { tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding } from './decode.js'
 import { contentLength } from './options.js'
 import { closeConnection } from './request-state.js'
@@ -66,7 +66,14 @@ export function readBody(
               wireLength += chunk.length
             },
         end() {
-          const body = collector.take()
+          let body: Buffer
+          try {
+            body = collector.take()
+          } catch {
+            // More than the process can hold in one Buffer right now.
+            reject(tooLargeWhileReading(limit, reader.decoded))
+            return
+          }
           const wire = identity ? body : concat(wireChunks, wireLength)
           reader.handBack(wire)
           resolve({ body, wire })
@@ -115,7 +122,8 @@ class Collector {
     this.#chunks.push(chunk)
     this.#length += chunk.length
     if (expected !== undefined && (expected <= EAGER_ALLOCATION || this.#length * 2 >= expected)) {
-      const whole = Buffer.allocUnsafe(expected)
+      const whole = allocate(expected)
+      if (whole === undefined) return true // no room for one piece: keep the chunks, and try once at the end
       let offset = 0
       for (const part of this.#chunks) offset += part.copy(whole, offset)
       this.#whole = whole
@@ -130,6 +138,15 @@ class Collector {
     this.#whole = undefined
     this.#chunks = []
     return body
+  }
+}
+
+/** A Buffer of `size` bytes, or undefined when the process cannot have one that large now. */
+function allocate(size: number): Buffer | undefined {
+  try {
+    return Buffer.allocUnsafe(size)
+  } catch {
+    return undefined
   }
 }
 

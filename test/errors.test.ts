@@ -37,9 +37,19 @@ describe('error types', () => {
       const source = readFileSync(file, 'utf8')
       for (const m of source.matchAll(/bodyError\(\s*'([^']+)'/g)) used.add(m[1])
       for (const m of source.matchAll(/\btype: '([a-z]+\.[a-zA-Z.]+)'/g)) used.add(m[1])
+      for (const m of source.matchAll(/ERROR_STATUS\['([a-z.A-Z]+)'\]/g)) used.add(m[1])
     }
-    expect(used.size).toBeGreaterThan(5)
-    for (const type of used) expect(Object.keys(ERROR_STATUS)).toContain(type)
+    expect([...used].sort()).toEqual(Object.keys(ERROR_STATUS).sort())
+  })
+
+  it('are created in the error module only: nowhere else calls bodyError() or http-errors', () => {
+    const outside: string[] = []
+    for (const file of [...sourceFiles(path.join(root, 'lib')), ...sourceFiles(path.join(root, 'adapters'))]) {
+      if (file.endsWith(path.join('lib', 'errors.ts'))) continue
+      const source = readFileSync(file, 'utf8')
+      if (/\bbodyError\(|createHttpError\(|from 'http-errors'/.test(source)) outside.push(path.relative(root, file))
+    }
+    expect(outside).toEqual([])
   })
 
   it.each(Object.entries(ERROR_STATUS))('%s is an http-error with status %i, exposed below 500', (type, status) => {
