@@ -15,6 +15,11 @@ export interface RouteDecision {
   readonly marker: Marker | undefined
   /** The route's path, for messages (`'/api/files/:name'`); best effort, Express 4 shows mount paths as matched. */
   readonly path: string
+  /**
+   * Whether a body parser of the app's own (body-parser 1.x or 2.x, `express.json()`
+   * and friends, stream-shim's drop-ins) runs on the way to the route.
+   */
+  readonly appParses: boolean
 }
 
 export interface RouteResolverOptions {
@@ -28,9 +33,10 @@ export interface RouteResolver {
   /** How many decisions are cached right now (never more than `cacheSize`). */
   readonly cachedCount: number
   /**
-   * The decision for `req` when a marker applies to it, else undefined: the
-   * shim's question, asked of every request with a body. It skips the walk
-   * when no marked handler anywhere in the app serves the request's method.
+   * The decision for `req` when a marker applies to it or the app parses its
+   * body itself, else undefined: the shim's question, asked of every request
+   * with a body. It skips the walk when no marked handler anywhere in the app
+   * serves the request's method and the app has no body parser of its own.
    */
   markedRoute(req: Request): RouteDecision | undefined
 }
@@ -87,7 +93,7 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 
   function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
     const dependencies = new Dependencies()
-    const decision = outcomeToDecision(lookupIn(root, method, path, '', undefined, dependencies))
+    const decision = outcomeToDecision(lookupIn(root, method, path, '', undefined, dependencies, { seen: false }))
     if (limit > 0) {
       cache.set(key, { decision, dependencies })
       if (cache.size > limit) cache.delete(cache.keys().next().value as string)
@@ -116,17 +122,16 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     if (found === undefined) return undefined
     const key = routerKey(found.root, req.method, found.path)
     const hit = limit > 0 ? cached(key) : undefined
-    if (hit !== undefined) return hit.decision?.marker === undefined ? undefined : hit.decision
+    if (hit !== undefined) return relevant(hit.decision)
     let summary = summaries.get(found.root)
     if (summary === undefined || !summary.dependencies.unchanged()) {
       summary = summarize(found.root)
       summaries.set(found.root, summary)
     }
-    // No marked handler serves this method anywhere: no walk, and no cache
-    // entry to push a hot one out.
-    if (!summary.mayApply(req.method)) return undefined
-    const decision = walk(found.root, req.method, found.path, key)
-    return decision?.marker === undefined ? undefined : decision
+    // No marked handler serves this method anywhere and the app parses no
+    // body itself: no walk, and no cache entry to push a hot one out.
+    if (!summary.mayApply(req.method) && !summary.hasParser) return undefined
+    return relevant(walk(found.root, req.method, found.path, key))
   }
   Object.defineProperty(resolveRoute, 'cachedCount', { get: () => cache.size, enumerable: true })
   return resolveRoute
@@ -140,12 +145,31 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 interface MarkSummary {
   dependencies: Dependencies
   mayApply(method: string): boolean
+  /** A body parser of the app's own is mounted somewhere. */
+  hasParser: boolean
+}
+
+/** The shim's part of a decision: one that a marker or the app's own parser makes. */
+function relevant(decision: RouteDecision | undefined): RouteDecision | undefined {
+  return decision !== undefined && (decision.marker !== undefined || decision.appParses) ? decision : undefined
+}
+
+/**
+ * The body parsers an app may keep after the shim, known by the names their
+ * middleware functions have: body-parser 1.x and 2.x (and so Express's own
+ * `express.json()` & co.) and stream-shim's drop-ins.
+ */
+const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser'])
+
+function isBodyParser(handle: Function): boolean {
+  return PARSER_NAMES.has(handle.name)
 }
 
 function summarize(root: RouterLike): MarkSummary {
   const dependencies = new Dependencies()
   const methods = new Set<string>()
   let anyMethod = false
+  let hasParser = false
   const seen = new Set<RouterLike>()
   const visit = (router: RouterLike): void => {
     if (seen.has(router)) return
@@ -156,6 +180,7 @@ function summarize(root: RouterLike): MarkSummary {
       if (route !== undefined && route !== null) {
         dependencies.record(route)
         for (const handler of route.stack) {
+          if (isBodyParser(handler.handle)) hasParser = true
           if (getMarker(handler.handle) === undefined) continue
           if (handler.method) methods.add(handler.method)
           else anyMethod = true // route.all()
@@ -163,6 +188,7 @@ function summarize(root: RouterLike): MarkSummary {
         continue
       }
       const handle = layer.handle
+      if (isBodyParser(handle)) hasParser = true
       if (getMarker(handle) !== undefined) anyMethod = true // a marked router or middleware
       const inner = isRouter(handle) ? handle : isApp(handle) ? rootRouter(handle as AppLike) : undefined
       if (inner !== undefined) visit(inner)
@@ -171,6 +197,7 @@ function summarize(root: RouterLike): MarkSummary {
   visit(root)
   return {
     dependencies,
+    hasParser,
     mayApply(method) {
       if (anyMethod) return true
       const name = method.toLowerCase()
@@ -275,6 +302,7 @@ function lookupIn(
   prefix: string,
   inherited: Marker | undefined,
   dependencies: Dependencies,
+  parsers: { seen: boolean },
 ): Outcome {
   dependencies.record(router)
   const stack = router.stack
@@ -293,7 +321,8 @@ function lookupIn(
       dependencies.record(route)
       if (!handlesMethod(route, method)) continue
       const routePath = patternText(match.pattern) ?? patternText(route.path) ?? match.path
-      return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath))
+      const appParses = parsers.seen || routeHasParser(route, method)
+      return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath), appParses)
     }
 
     const handle = layer.handle
@@ -306,11 +335,15 @@ function lookupIn(
     if (isRouter(handle)) inner = handle
     else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
     else if (handle.name === 'mounted_app') return UNCERTAIN // `app.use(path, app)`: a closure we cannot look into
-    else if (marker !== undefined) return freezeDecision(marker, mountPath || '/')
-    else continue // plain middleware, assumed to call next()
+    else if (marker !== undefined) return freezeDecision(marker, mountPath || '/', parsers.seen)
+    else {
+      // Plain middleware, assumed to call next(); a body parser among them reads the body first.
+      if (isBodyParser(handle)) parsers.seen = true
+      continue
+    }
 
     if (inner === undefined) return UNCERTAIN
-    const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies)
+    const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies, parsers)
     if (outcome !== NO_ROUTE) return outcome
     // nothing inside: the router calls next() and the walk goes on here
   }
@@ -377,6 +410,13 @@ function routeMarker(route: RouteLike, method: string): Marker | undefined {
     if (marker !== undefined) return marker
   }
   return undefined
+}
+
+/** Whether one of the route's handlers for `method` is a body parser (a route-level `express.raw()`, say). */
+function routeHasParser(route: RouteLike, method: string): boolean {
+  let name = method.toLowerCase()
+  if (name === 'head' && !route.methods.head) name = 'get'
+  return route.stack.some((layer) => (!layer.method || layer.method === name) && isBodyParser(layer.handle))
 }
 
 /**
@@ -474,6 +514,6 @@ function joinRoutePath(prefix: string, routePath: string): string {
   return routePath === '/' ? prefix : prefix + routePath
 }
 
-function freezeDecision(marker: Marker | undefined, path: string): RouteDecision {
-  return Object.freeze({ marker, path })
+function freezeDecision(marker: Marker | undefined, path: string, appParses: boolean): RouteDecision {
+  return Object.freeze({ marker, path, appParses })
 }

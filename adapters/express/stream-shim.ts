@@ -7,7 +7,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { ShimOptions } from '../../lib/config.js'
 import { beginBuffered, beginStreaming, createShim } from '../../lib/dispatch.js'
-import { modeOf, requestHasBody } from '../../lib/request-state.js'
+import { modeOf, requestHasBody, setMode } from '../../lib/request-state.js'
 import { attachBodyStream } from './markers.js'
 import { createRouteResolver } from './route-lookup.js'
 
@@ -36,6 +36,13 @@ export function streamShim(options?: ShimOptions) {
     if (marker?.mode === 'streaming') {
       // A refusal from the headers is raised by the route, after the middleware in front of it.
       attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker), decision!.path), decision!.path)
+      next()
+      return
+    }
+    if (decision?.appParses === true && marker === undefined) {
+      // The app keeps its own parser on this route: it reads the body, with its
+      // own options, at its own place in the chain, exactly as without the shim.
+      setMode(req, 'buffered')
       next()
       return
     }
