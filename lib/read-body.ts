@@ -39,9 +39,10 @@ export const MAX_BUFFERED = bufferConstants.MAX_LENGTH
  * back into `req` so that it can be read again as if untouched.
  *
  * When the Content-Length is known and the body is not encoded, the body is
- * copied once into a Buffer of that length, allocated only once half of it
- * has arrived: the length is the client's word, so memory held for a body
- * stays within twice the bytes actually received.
+ * copied once into a Buffer of that length, allocated only once a quarter of
+ * it has arrived: the length is the client's word, so memory held for a body
+ * is never more than four times the bytes actually received, and a large
+ * body peaks at 1.25 times its size.
  */
 export function readBody(
   req: IncomingMessage,
@@ -99,8 +100,8 @@ const EAGER_ALLOCATION = 64 * 1024
 
 /**
  * Collects chunks into one Buffer. With a declared length, the Buffer of
- * that length is allocated once half of it has arrived (at once up to 64
- * KiB); the chunks before that are copied twice.
+ * that length is allocated once a quarter of it has arrived (at once up to
+ * 64 KiB); the chunks before that are copied twice.
  */
 class Collector {
   readonly #expected: number | undefined
@@ -121,7 +122,7 @@ class Collector {
     }
     this.#chunks.push(chunk)
     this.#length += chunk.length
-    if (expected !== undefined && (expected <= EAGER_ALLOCATION || this.#length * 2 >= expected)) {
+    if (expected !== undefined && (expected <= EAGER_ALLOCATION || this.#length * 4 >= expected)) {
       const whole = allocate(expected)
       if (whole === undefined) return true // no room for one piece: keep the chunks, and try once at the end
       let offset = 0
