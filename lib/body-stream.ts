@@ -18,7 +18,7 @@ import { aborted, isBodyError, type BodyError } from './errors.js'
 import { contentLength } from './options.js'
 import { parseJson, textCharset, decodeText } from './text.js'
 import { closeConnection, requestHasBody, wireComplete } from './request-state.js'
-import { DEFAULT_DISCARD, giveUpBody, guardUnreadBody, warnUnreadBody } from './unread-body.js'
+import { DEFAULT_DISCARD, afterFailedRead, giveUpBody, guardUnreadBody, warnUnreadBody } from './unread-body.js'
 import { WireReader, type WireOptions } from './wire-reader.js'
 
 export interface BodyStreamOptions extends WireOptions {
@@ -77,7 +77,7 @@ export class BodyStream extends Readable {
       res.once('prefinish', this.#onResponseDone)
       // Whoever drains the body without reading it (the framework's error
       // handling, Node after the response) gets it ended at once.
-      guardUnreadBody(req, res, this.#discard, () => this.bytesReceived)
+      guardUnreadBody(req, res, { discard: this.#discard, received: () => this.bytesReceived })
     }
   }
 
@@ -158,7 +158,7 @@ export class BodyStream extends Readable {
     if (reader === undefined || reader.wireDone || wireComplete(req) || req.destroyed || this.signal.aborted) return
     const received = reader.received
     if (!this.destroyed) this.destroy()
-    giveUpBody(req, res, this.#discard, received)
+    giveUpBody(req, res, { discard: this.#discard, received: () => received })
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -166,11 +166,12 @@ export class BodyStream extends Readable {
     reader?.stop()
     this.#req.removeListener('aborted', this.#onClientGone)
     this.#res?.removeListener('close', this.#onResponseClose)
-    // A read that failed half-way leaves the connection unusable. A reader
+    // A read that failed half-way gives up the rest of the body; a reader
     // that stops early (a `for await` left with break or return destroys with
-    // an AbortError) leaves the rest to the unread-body policy.
+    // an AbortError) leaves it to the unread-body policy after the response.
     if (reader !== undefined && !reader.wireDone && err !== null && err.name !== 'AbortError' && this.#res !== undefined) {
-      closeConnection(this.#res)
+      const received = reader.received
+      afterFailedRead(this.#req, this.#res, err, () => received, this.#discard, this.#options.timeout)
     }
     callback(err)
   }

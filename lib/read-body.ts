@@ -15,8 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding } from './decode.js'
 import { contentLength } from './options.js'
-import { closeConnection } from './request-state.js'
-import { guardUnreadBody } from './unread-body.js'
+import { DEFAULT_DISCARD, afterFailedRead } from './unread-body.js'
 import { WireReader, type WireOptions } from './wire-reader.js'
 
 export type ReadBodyOptions = WireOptions
@@ -82,9 +81,7 @@ export function readBody(
         error(err: BodyError) {
           collector.take()
           if (res !== undefined && !reader.wireDone) {
-            // Half-read: the connection cannot be reused. Whoever drains the request next sees it end at once.
-            closeConnection(res)
-            guardUnreadBody(req, res, 0, () => reader.received)
+            afterFailedRead(req, res, err, () => reader.received, DEFAULT_DISCARD, options.timeout)
           }
           reject(err)
         },

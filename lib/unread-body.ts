@@ -26,68 +26,160 @@ export const DEFAULT_DISCARD = 256 * 1024
 const kGuard = Symbol('stream-shim.unread-guard')
 const kGivenUp = Symbol('stream-shim.given-up')
 
+/** How to give up a body. */
+export interface GiveUpOptions {
+  /** Most declared bytes left that are thrown away to keep the connection. */
+  discard: number
+  /** Body bytes a reader already took off the wire. */
+  received?: () => number
+  /**
+   * A read failed half-way (over the limit, undecodable) while the client may
+   * still be sending: before a waiting response goes out, let the client
+   * finish, reading and throwing away at most `discard` more bytes with gaps
+   * of at most `timeout` ms (as body-parser does, so that clients that only
+   * read the response once they have sent the body get it); past either, the
+   * body ends at once and the connection is closed.
+   */
+  finishing?: { timeout: number }
+}
+
 interface Guarded {
-  [kGuard]?: { res: ServerResponse; discard: number; received: () => number }
+  [kGuard]?: { res: ServerResponse; options: GiveUpOptions }
   [kGivenUp]?: true
   _dumped?: boolean
+  _readableState: { autoDestroy: boolean; pipes: unknown[] }
 }
 
 /**
  * From now on, treat a drain of `req` (a `resume()` with nobody reading:
  * Express's final handler, `req.resume()` to discard, Node's own dump after
- * the response) as giving the body up: end it at once under the policy above.
- * `received` tells how many body bytes a reader already took off the wire.
- * Guarding again only updates the settings.
+ * the response) as giving the body up, under the policy above. Guarding
+ * again only updates the options.
  */
-export function guardUnreadBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  discard: number,
-  received: () => number = none,
-): void {
+export function guardUnreadBody(req: IncomingMessage, res: ServerResponse, options: GiveUpOptions): void {
   const guarded = req as IncomingMessage & Guarded
   if (isHttp2(req) || wireComplete(req) || req.readableEnded || guarded[kGivenUp] === true) return
   const existing = guarded[kGuard]
-  guarded[kGuard] = { res, discard, received }
+  guarded[kGuard] = { res, options }
   if (existing !== undefined) return
   const resume = req.resume
   req.resume = function resumeGuarded(this: IncomingMessage & Guarded) {
     const guard = this[kGuard]
-    if (guard !== undefined && nobodyReads(this)) giveUpBody(this, guard.res, guard.discard, guard.received())
+    if (guard !== undefined && nobodyReads(this)) giveUpBody(this, guard.res, guard.options)
     return resume.call(this)
   }
 }
 
 /**
  * Give up what is left of `req`'s body now: let Node's parser throw the rest
- * away, end the request stream at once if the response still waits for it,
- * and keep or close the connection as the policy says. `received` is the
- * body bytes a reader already took off the wire.
+ * away, end the request stream at once if a response still waits for it,
+ * and keep or close the connection as the policy says.
  */
-export function giveUpBody(req: IncomingMessage, res: ServerResponse, discard: number, received = 0): void {
+export function giveUpBody(req: IncomingMessage, res: ServerResponse, options: GiveUpOptions): void {
   const guarded = req as IncomingMessage & Guarded
   if (isHttp2(req) || guarded[kGivenUp] === true) return
   guarded[kGivenUp] = true
   guarded[kGuard] = undefined
+  if (wireComplete(req)) {
+    req.resume() // all of it arrived: what is buffered drains, and the connection is kept
+    return
+  }
   const pending = continuePending(req) // the client waits for a 100 that will never come: no body follows
-  const complete = wireComplete(req)
+  const waiting = !res.headersSent // a response waits for the body to end (Express's final handler)
+  if (options.finishing !== undefined && waiting && !pending) {
+    finishThenEnd(guarded, res, options.discard, options.finishing.timeout)
+    return
+  }
   const expected = contentLength(req.headers)
-  const keep = complete || (!pending && expected !== undefined && expected - received - req.readableLength <= discard)
+  const received = options.received?.() ?? 0
+  const keep = !pending && expected !== undefined && expected - received - req.readableLength <= options.discard
+  if (!keep && !pending) closeAfter(req, res) // with a 100 pending, Node closes by itself
   // Node's parser drops the body bytes of a dumped request instead of pushing them.
   guarded._dumped = true
-  if (!keep && !pending) closeAfter(req, res) // with a 100 pending, Node closes by itself
-  if (!complete) {
-    if (keep) socketRead.call(req, 0) // let the rest come off the socket, to be dropped
-    if (!res.headersSent) {
-      // The framework waits for the body to end before it answers (Express's
-      // final handler does): end it now. Node must not destroy the request
-      // at that end, as it would one whose body has not all arrived, by
-      // destroying the connection.
-      ;(req as unknown as { _readableState: { autoDestroy: boolean } })._readableState.autoDestroy = false
-      req.push(null)
-    }
-  }
+  if (keep) socketRead.call(req, 0) // let the rest come off the socket, to be dropped
+  if (waiting) endNow(guarded)
   req.resume()
+}
+
+/**
+ * After a read failed with `err` before the whole body arrived, how the rest
+ * is given up when the framework drains the request. A body refused before
+ * any byte of it was read (a declared length over the limit, an encoding not
+ * decoded) ends at once, and its connection is kept when at most `discard`
+ * declared bytes are left. A body cut off half-way (over the limit while
+ * flowing, undecodable) may finish arriving within `discard` before a
+ * waiting response goes out. Either of the last two closes the connection
+ * after the response (said in its headers now), and so does a client that
+ * stalled or went away.
+ */
+export function afterFailedRead(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: Error & { type?: unknown },
+  received: () => number,
+  discard: number,
+  timeout: number,
+): void {
+  if (err.type === 'request.timeout' || err.type === 'request.aborted') {
+    closeConnection(res)
+    guardUnreadBody(req, res, { discard: 0, received })
+  } else if (received() === 0) {
+    const expected = contentLength(req.headers)
+    if (expected === undefined || expected > discard) closeConnection(res)
+    guardUnreadBody(req, res, { discard, received })
+  } else {
+    closeConnection(res)
+    guardUnreadBody(req, res, { discard, received, finishing: { timeout } })
+  }
+}
+
+/**
+ * Let the client finish sending, reading and throwing away at most `discard`
+ * bytes with gaps of at most `timeout` ms; the request then ends as usual
+ * and the connection is kept. Past either limit, end it at once and close.
+ */
+function finishThenEnd(req: IncomingMessage & Guarded, res: ServerResponse, discard: number, timeout: number): void {
+  let left = discard - req.readableLength
+  let timer: NodeJS.Timeout | undefined
+  const stop = (): void => {
+    req.removeListener('data', onData)
+    req.removeListener('end', stop)
+    req.removeListener('close', stop)
+    if (timer !== undefined) clearTimeout(timer)
+  }
+  const cut = (): void => {
+    stop()
+    closeAfter(req, res)
+    req._dumped = true
+    endNow(req)
+  }
+  function onData(chunk: Buffer): void {
+    left -= chunk.length
+    if (left < 0) cut()
+    else timer?.refresh()
+  }
+  if (left < 0) {
+    cut()
+    return
+  }
+  req.on('data', onData)
+  req.once('end', stop)
+  req.once('close', stop)
+  if (timeout > 0) {
+    timer = setTimeout(cut, timeout)
+    timer.unref()
+  }
+  socketRead.call(req, 0) // the reader that failed left the socket paused
+}
+
+/**
+ * End the request stream now, for whoever waits on its end. Node must not
+ * destroy the request at that end, as it does one whose body has not all
+ * arrived, by destroying the connection.
+ */
+function endNow(req: IncomingMessage & Guarded): void {
+  req._readableState.autoDestroy = false
+  req.push(null)
 }
 
 /** IncomingMessage's own `_read`: it only restarts the socket (and sends no `100 Continue`). */
@@ -104,20 +196,12 @@ function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   else res.once('finish', () => socket.destroy())
 }
 
-function nobodyReads(req: IncomingMessage): boolean {
-  return (
-    req.listenerCount('data') === 0 &&
-    req.listenerCount('readable') === 0 &&
-    (req as unknown as { _readableState: { pipes: unknown[] } })._readableState.pipes.length === 0
-  )
+function nobodyReads(req: IncomingMessage & Guarded): boolean {
+  return req.listenerCount('data') === 0 && req.listenerCount('readable') === 0 && req._readableState.pipes.length === 0
 }
 
 function isHttp2(req: IncomingMessage): boolean {
   return 'stream' in req
-}
-
-function none(): number {
-  return 0
 }
 
 const warnedRoutes = new Set<string>()
