@@ -19,6 +19,7 @@ import { contentLength } from './options.js'
 import { parseJson, textCharset, decodeText } from './text.js'
 import { closeConnection, requestHasBody, wireComplete } from './request-state.js'
 import { DEFAULT_DISCARD, afterFailedRead, giveUpBody, guardUnreadBody, warnUnreadBody } from './unread-body.js'
+import { stepIn } from './step-aside.js'
 import { WireReader, type WireOptions } from './wire-reader.js'
 
 export interface BodyStreamOptions extends WireOptions {
@@ -103,6 +104,7 @@ export class BodyStream extends Readable {
 
   #start(): void {
     if (this.#reader !== undefined || this.destroyed) return
+    stepIn(this.#req)
     if (this.refusal !== undefined) {
       this.destroy(this.refusal)
       return
@@ -140,6 +142,7 @@ export class BodyStream extends Readable {
   #onResponseClose = (): void => {
     if (this.#res !== undefined && !this.#res.writableFinished) this.#onClientGone()
     this.#req.removeListener('aborted', this.#onClientGone)
+    stepIn(this.#req)
   }
 
   /**

@@ -22,6 +22,7 @@ import { perMarker, type Marker } from './markers.js'
 import type { Parser } from './parsers.js'
 import { contentLength } from './options.js'
 import { consumedBy, requestHasBody, setMode } from './request-state.js'
+import { stepAside } from './step-aside.js'
 import { warnBodyNotBuffered } from './unread-body.js'
 
 /** A configured shim: its own parsers and streaming defaults, and the merged ones per marker. */
@@ -69,6 +70,8 @@ export function beginStreaming(
   // body-parser 1.x (Express 4's express.json()) skips a request with _body set.
   ;(req as { _body?: boolean })._body = true
   const refusal = consumer !== undefined ? streamNotReadable(consumer) : checkHeaders(req, config)
+  // Until the route's handler runs, body parsers of the app's own leave the body alone.
+  if (requestHasBody(req)) stepAside(req)
   return new BodyStream(req, res, {
     limit: config.limit,
     inflate: config.inflate,

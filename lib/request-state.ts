@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { hasBody } from './options.js'
+import { realComplete } from './step-aside.js'
 
 /** How a request's body is handled. */
 export type BodyMode = 'streaming' | 'buffered'
@@ -105,5 +106,5 @@ export function requestHasBody(req: IncomingMessage): boolean {
  * 'end', so ask its stream instead.
  */
 export function wireComplete(req: IncomingMessage): boolean {
-  return req.complete || (req as Http2Like).stream?.readableEnded === true
+  return realComplete(req) || (req as Http2Like).stream?.readableEnded === true
 }

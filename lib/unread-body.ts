@@ -19,6 +19,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http'
 import { continuePending } from './continue.js'
 import { contentLength } from './options.js'
 import { closeConnection, wireComplete } from './request-state.js'
+import { stepIn } from './step-aside.js'
 
 /** Default `discard` limit: 256 KiB. */
 export const DEFAULT_DISCARD = 256 * 1024
@@ -80,6 +81,7 @@ export function giveUpBody(req: IncomingMessage, res: ServerResponse, options: G
   if (isHttp2(req) || guarded[kGivenUp] === true) return
   guarded[kGivenUp] = true
   guarded[kGuard] = undefined
+  stepIn(req)
   if (wireComplete(req)) {
     req.resume() // all of it arrived: what is buffered drains, and the connection is kept
     return

@@ -7,6 +7,7 @@ import { beginBuffered, beginStreaming, guardBody } from '../../lib/dispatch.js'
 import { checkBufferedOptions, createParsers, streamingConfig } from '../../lib/config.js'
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
 import { setMarker } from '../../lib/markers.js'
+import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
@@ -58,6 +59,7 @@ function runStreaming(handler: Function, req: Request & { bodyStream: BodyStream
     next(err)
   }
   const stream = req.bodyStream
+  stepIn(req) // the body's owner runs: parsers before it were made to step aside
   if (stream.refusal !== undefined) {
     once(stream.refusal)
     return

@@ -8,6 +8,7 @@ import { streamingConfig, type StreamingOptions } from '../../lib/config.js'
 import { onUnobservedError } from '../../lib/body-stream.js'
 import { beginStreaming } from '../../lib/dispatch.js'
 import { setMarker, type Marker } from '../../lib/markers.js'
+import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
 import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
 import type { KoaBufferedOptions, KoaMiddleware, StreamingMiddleware } from './types.js'
@@ -71,6 +72,7 @@ export function streaming(...args: unknown[]): unknown {
         stream = beginStreaming(ctx.req, ctx.res, config, route)
         attachBodyStream(ctx, stream, route)
       }
+      stepIn(ctx.req) // the body's owner runs: parsers before it were made to step aside
       // Refused from its headers: raised here, after the middleware in front of the route.
       if (stream.refusal !== undefined) throw stream.refusal
       // A body error the handler does not listen for fails the route while the response is still its own.
