@@ -15,7 +15,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding } from './decode.js'
 import { contentLength } from './options.js'
-import { DEFAULT_DISCARD, afterFailedRead } from './unread-body.js'
+import { closeConnection } from './request-state.js'
+import { DEFAULT_DISCARD, afterFailedRead, cutOffHalfWay, finishSending } from './unread-body.js'
 import { WireReader, type WireOptions } from './wire-reader.js'
 
 export type ReadBodyOptions = WireOptions
@@ -80,10 +81,18 @@ export function readBody(
         },
         error(err: BodyError) {
           collector.take()
-          if (res !== undefined && !reader.wireDone) {
+          if (res === undefined || reader.wireDone) {
+            reject(err)
+          } else if (cutOffHalfWay(err, reader.received)) {
+            // As body-parser does, the error is passed on once the client has
+            // finished sending (within `discard`): many clients only read the
+            // response once they have sent the whole body.
+            closeConnection(res)
+            finishSending(req, res, DEFAULT_DISCARD, options.timeout, () => reject(err))
+          } else {
             afterFailedRead(req, res, err, () => reader.received, DEFAULT_DISCARD, options.timeout)
+            reject(err)
           }
-          reject(err)
         },
       },
       true,

@@ -89,7 +89,7 @@ export function giveUpBody(req: IncomingMessage, res: ServerResponse, options: G
   const pending = continuePending(req) // the client waits for a 100 that will never come: no body follows
   const waiting = !res.headersSent // a response waits for the body to end (Express's final handler)
   if (options.finishing !== undefined && waiting && !pending) {
-    finishThenEnd(guarded, res, options.discard, options.finishing.timeout)
+    finishSending(req, res, options.discard, options.finishing.timeout, noop)
     return
   }
   const expected = contentLength(req.headers)
@@ -101,6 +101,15 @@ export function giveUpBody(req: IncomingMessage, res: ServerResponse, options: G
   if (keep) socketRead.call(req, 0) // let the rest come off the socket, to be dropped
   if (waiting) endNow(guarded)
   req.resume()
+}
+
+/**
+ * Whether a read failed half-way while the client was still sending a body
+ * it may want to finish (over the limit as it flowed, undecodable), rather
+ * than before any byte, or because the client stalled or went away.
+ */
+export function cutOffHalfWay(err: Error & { type?: unknown }, received: number): boolean {
+  return received > 0 && err.type !== 'request.timeout' && err.type !== 'request.aborted'
 }
 
 /**
@@ -136,37 +145,51 @@ export function afterFailedRead(
 }
 
 /**
- * Let the client finish sending, reading and throwing away at most `discard`
- * bytes with gaps of at most `timeout` ms; the request then ends as usual
- * and the connection is kept. Past either limit, end it at once and close.
+ * Let the client finish sending what is left of a body nobody will use,
+ * reading and throwing away at most `discard` bytes with gaps of at most
+ * `timeout` ms, then call `done`: the request has ended as usual and the
+ * connection can be kept. Past either limit, the body is ended at once, the
+ * connection is closed after the response, and `done` is called then.
  */
-function finishThenEnd(req: IncomingMessage & Guarded, res: ServerResponse, discard: number, timeout: number): void {
+export function finishSending(
+  req: IncomingMessage,
+  res: ServerResponse,
+  discard: number,
+  timeout: number,
+  done: () => void,
+): void {
+  const guarded = req as IncomingMessage & Guarded
   let left = discard - req.readableLength
   let timer: NodeJS.Timeout | undefined
   const stop = (): void => {
     req.removeListener('data', onData)
-    req.removeListener('end', stop)
-    req.removeListener('close', stop)
+    req.removeListener('end', finished)
+    req.removeListener('close', finished)
     if (timer !== undefined) clearTimeout(timer)
+  }
+  const finished = (): void => {
+    stop()
+    done()
   }
   const cut = (): void => {
     stop()
     closeAfter(req, res)
-    req._dumped = true
-    endNow(req)
+    guarded._dumped = true
+    endNow(guarded)
+    done()
   }
   function onData(chunk: Buffer): void {
     left -= chunk.length
     if (left < 0) cut()
     else timer?.refresh()
   }
-  if (left < 0) {
+  if (left < 0 || continuePending(req)) {
     cut()
     return
   }
   req.on('data', onData)
-  req.once('end', stop)
-  req.once('close', stop)
+  req.once('end', finished)
+  req.once('close', finished)
   if (timeout > 0) {
     timer = setTimeout(cut, timeout)
     timer.unref()
@@ -245,3 +268,5 @@ function warnOnce(key: string, message: string, code: string): void {
   warnedRoutes.add(key)
   process.emitWarning(message, { type: 'StreamShimWarning', code })
 }
+
+function noop(): void {}
