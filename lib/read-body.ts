@@ -16,7 +16,7 @@ import { tooLargeWhileReading, type BodyError } from './errors.js'
 import { contentEncoding } from './decode.js'
 import { contentLength } from './options.js'
 import { closeConnection } from './request-state.js'
-import { DEFAULT_DISCARD, afterFailedRead, cutOffHalfWay, finishSending } from './unread-body.js'
+import { DEFAULT_DISCARD, afterFailedRead, cutOffHalfWay, finishSending, guardUnreadBody } from './unread-body.js'
 import { WireReader, type WireOptions } from './wire-reader.js'
 
 export type ReadBodyOptions = WireOptions
@@ -88,7 +88,11 @@ export function readBody(
             // finished sending (within `discard`): many clients only read the
             // response once they have sent the whole body.
             closeConnection(res)
-            finishSending(req, res, DEFAULT_DISCARD, options.timeout, () => reject(err))
+            finishSending(req, res, DEFAULT_DISCARD, options.timeout, (finished) => {
+              // Not finished: the body ends when the framework drains it to answer.
+              if (!finished) guardUnreadBody(req, res, { discard: 0 })
+              reject(err)
+            })
           } else {
             afterFailedRead(req, res, err, () => reader.received, DEFAULT_DISCARD, options.timeout)
             reject(err)

@@ -89,7 +89,10 @@ export function giveUpBody(req: IncomingMessage, res: ServerResponse, options: G
   const pending = continuePending(req) // the client waits for a 100 that will never come: no body follows
   const waiting = !res.headersSent // a response waits for the body to end (Express's final handler)
   if (options.finishing !== undefined && waiting && !pending) {
-    finishSending(req, res, options.discard, options.finishing.timeout, noop)
+    // The framework waits on the body's end: end it at once if the client does not finish.
+    finishSending(req, res, options.discard, options.finishing.timeout, (finished) => {
+      if (!finished) endNow(guarded)
+    })
     return
   }
   const expected = contentLength(req.headers)
@@ -145,18 +148,26 @@ export function afterFailedRead(
 }
 
 /**
+ * The longest gap between two chunks while a client finishes sending a body
+ * nobody will use: one that is still sending sends steadily, and one that
+ * stalled is not waited for longer than this.
+ */
+const FINISH_GAP = 1000
+
+/**
  * Let the client finish sending what is left of a body nobody will use,
  * reading and throwing away at most `discard` bytes with gaps of at most
- * `timeout` ms, then call `done`: the request has ended as usual and the
- * connection can be kept. Past either limit, the body is ended at once, the
- * connection is closed after the response, and `done` is called then.
+ * `timeout` ms (1 s at most), then call `done(true)`: the request has ended
+ * as usual. Past either limit, the connection is to be closed after the
+ * response, Node's parser drops the rest, and `done(false)` is called: the
+ * caller ends the body for whoever waits on it.
  */
 export function finishSending(
   req: IncomingMessage,
   res: ServerResponse,
   discard: number,
   timeout: number,
-  done: () => void,
+  done: (finished: boolean) => void,
 ): void {
   const guarded = req as IncomingMessage & Guarded
   let left = discard - req.readableLength
@@ -169,14 +180,13 @@ export function finishSending(
   }
   const finished = (): void => {
     stop()
-    done()
+    done(true)
   }
   const cut = (): void => {
     stop()
     closeAfter(req, res)
     guarded._dumped = true
-    endNow(guarded)
-    done()
+    done(false)
   }
   function onData(chunk: Buffer): void {
     left -= chunk.length
@@ -190,11 +200,9 @@ export function finishSending(
   req.on('data', onData)
   req.once('end', finished)
   req.once('close', finished)
-  if (timeout > 0) {
-    timer = setTimeout(cut, timeout)
-    timer.unref()
-  }
-  socketRead.call(req, 0) // the reader that failed left the socket paused
+  timer = setTimeout(cut, timeout > 0 ? Math.min(timeout, FINISH_GAP) : FINISH_GAP)
+  timer.unref()
+  req.resume() // the reader that failed left the request paused, which on('data') does not undo
 }
 
 /**
@@ -268,5 +276,3 @@ function warnOnce(key: string, message: string, code: string): void {
   warnedRoutes.add(key)
   process.emitWarning(message, { type: 'StreamShimWarning', code })
 }
-
-function noop(): void {}
