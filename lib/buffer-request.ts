@@ -33,6 +33,8 @@ export function alreadyRead(req: IncomingMessage): boolean {
 /**
  * Read, verify and parse the body of `req` with `parser`, then set
  * `req.body` and `req.rawBody` (the decoded bytes) and re-arm the stream.
+ * With `claim`, the body is marked parsed, so that later parsers skip it;
+ * without, they read the replayed bytes again.
  * Rejects with body-parser's error for the situation; the request's `body`
  * is left as it was then.
  */
@@ -40,6 +42,7 @@ export function bufferRequest(
   req: IncomingMessage & BufferedFields,
   res: ServerResponse | undefined,
   parser: Parser,
+  claim = true,
 ): Promise<void> {
   let charset: string | null
   try {
@@ -48,7 +51,7 @@ export function bufferRequest(
   } catch (err) {
     return Promise.reject(err)
   }
-  return readBody(req, parser, res).then(({ body }) => applyBody(req, res, parser, body, charset))
+  return readBody(req, parser, res).then(({ body }) => applyBody(req, res, parser, body, charset, claim))
 }
 
 /** Verify and parse a body that has been read, and populate the request. */
@@ -58,6 +61,7 @@ function applyBody(
   parser: Parser,
   body: Buffer,
   charset: string | null,
+  claim: boolean,
 ): void {
   if (parser.verify !== undefined) {
     try {
@@ -76,5 +80,5 @@ function applyBody(
   }
   req.body = parsed
   req.rawBody = body
-  markParsed(req)
+  if (claim) markParsed(req)
 }

@@ -110,11 +110,12 @@ export function beginBuffered(
   req: IncomingMessage,
   res: ServerResponse | undefined,
   parsers: readonly Parser[],
+  claim = true,
 ): Promise<void> | undefined {
   setMode(req, 'buffered')
   if (alreadyRead(req)) return undefined
   const parser = selectParser(req, parsers)
-  return parser === undefined ? undefined : bufferRequest(req, res, parser)
+  return parser === undefined ? undefined : bufferRequest(req, res, parser, claim)
 }
 
 /**

@@ -20,7 +20,17 @@ export interface RouteDecision {
    * and friends, stream-shim's drop-ins) runs on the way to the route.
    */
   readonly appParses: boolean
+  /**
+   * The route lies where the lookup cannot see (inside an `app.use(express())`
+   * sub-app): `streamShim()` then parses the body without claiming it, so that
+   * parsers further in read it again, with their own options.
+   */
+  readonly unseen?: true
 }
+
+/** The shim's decisions for a request whose route lies where the lookup cannot see, with and without a parser of the app's on the way. */
+const UNSEEN: RouteDecision = Object.freeze({ marker: undefined, path: '', appParses: false, unseen: true })
+const UNSEEN_PARSED: RouteDecision = Object.freeze({ marker: undefined, path: '', appParses: true, unseen: true })
 
 export interface RouteResolverOptions {
   /** How many decisions to remember, keyed by app router, method and path. Default 1000; 0 turns the cache off. */
@@ -93,7 +103,9 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 
   function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
     const dependencies = new Dependencies()
-    const decision = outcomeToDecision(lookupIn(root, method, path, '', undefined, dependencies, { seen: false }))
+    const parsers = { seen: false }
+    const outcome = lookupIn(root, method, path, '', undefined, dependencies, parsers)
+    const decision = outcome === UNCERTAIN ? (parsers.seen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
     if (limit > 0) {
       cache.set(key, { decision, dependencies })
       if (cache.size > limit) cache.delete(cache.keys().next().value as string)
@@ -114,7 +126,8 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     if (found === undefined) return undefined
     const key = routerKey(found.root, req.method, found.path)
     const hit = limit > 0 ? cached(key) : undefined
-    return hit !== undefined ? hit.decision : walk(found.root, req.method, found.path, key)
+    const decision = hit !== undefined ? hit.decision : walk(found.root, req.method, found.path, key)
+    return decision?.unseen === true ? undefined : decision
   } as RouteResolver
 
   resolveRoute.markedRoute = function markedRoute(req: Request): RouteDecision | undefined {
@@ -130,7 +143,7 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     }
     // No marked handler serves this method anywhere and the app parses no
     // body itself: no walk, and no cache entry to push a hot one out.
-    if (!summary.mayApply(req.method) && !summary.hasParser) return undefined
+    if (!summary.mayApply(req.method) && !summary.mustWalk) return undefined
     return relevant(walk(found.root, req.method, found.path, key))
   }
   Object.defineProperty(resolveRoute, 'cachedCount', { get: () => cache.size, enumerable: true })
@@ -145,13 +158,15 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 interface MarkSummary {
   dependencies: Dependencies
   mayApply(method: string): boolean
-  /** A body parser of the app's own is mounted somewhere. */
-  hasParser: boolean
+  /** A body parser of the app's own is mounted somewhere, or a sub-app the lookup cannot see into: walk. */
+  mustWalk: boolean
 }
 
 /** The shim's part of a decision: one that a marker or the app's own parser makes. */
 function relevant(decision: RouteDecision | undefined): RouteDecision | undefined {
-  return decision !== undefined && (decision.marker !== undefined || decision.appParses) ? decision : undefined
+  return decision !== undefined && (decision.marker !== undefined || decision.appParses || decision.unseen === true)
+    ? decision
+    : undefined
 }
 
 /**
@@ -169,7 +184,7 @@ function summarize(root: RouterLike): MarkSummary {
   const dependencies = new Dependencies()
   const methods = new Set<string>()
   let anyMethod = false
-  let hasParser = false
+  let mustWalk = false
   const seen = new Set<RouterLike>()
   const visit = (router: RouterLike): void => {
     if (seen.has(router)) return
@@ -180,7 +195,7 @@ function summarize(root: RouterLike): MarkSummary {
       if (route !== undefined && route !== null) {
         dependencies.record(route)
         for (const handler of route.stack) {
-          if (isBodyParser(handler.handle)) hasParser = true
+          if (isBodyParser(handler.handle)) mustWalk = true
           if (getMarker(handler.handle) === undefined) continue
           if (handler.method) methods.add(handler.method)
           else anyMethod = true // route.all()
@@ -188,7 +203,7 @@ function summarize(root: RouterLike): MarkSummary {
         continue
       }
       const handle = layer.handle
-      if (isBodyParser(handle)) hasParser = true
+      if (isBodyParser(handle) || handle.name === 'mounted_app') mustWalk = true
       if (getMarker(handle) !== undefined) anyMethod = true // a marked router or middleware
       const inner = isRouter(handle) ? handle : isApp(handle) ? rootRouter(handle as AppLike) : undefined
       if (inner !== undefined) visit(inner)
@@ -197,7 +212,7 @@ function summarize(root: RouterLike): MarkSummary {
   visit(root)
   return {
     dependencies,
-    hasParser,
+    mustWalk,
     mayApply(method) {
       if (anyMethod) return true
       const name = method.toLowerCase()

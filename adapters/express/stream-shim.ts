@@ -46,7 +46,9 @@ export function streamShim(options?: ShimOptions) {
       next()
       return
     }
-    const reading = beginBuffered(req, res, shim.parsersFor(marker))
+    // Where the route cannot be seen (a sub-app), parse without claiming the
+    // body: parsers further in read it again with their own options.
+    const reading = beginBuffered(req, res, shim.parsersFor(marker), decision?.unseen !== true)
     if (reading === undefined) next()
     else reading.then(() => next(), next)
   }

@@ -127,3 +127,28 @@ describe.each(frameworks)('%s: app-wide parsers kept after streamShim() step asi
     expect(reply.body).toEqual({ a: '1', b: '2' })
   })
 })
+
+describe.each(frameworks)('%s: a sub-app mounted with app.use(express()), where the lookup cannot see', (_name, express) => {
+  function app() {
+    const app = express()
+    app.use(streamShim())
+    const own = express()
+    own.use(express.urlencoded({ extended: true })) // the sub-app's own parser and options
+    own.put('/pet/:id', (req: any, res: any) => res.json(req.body))
+    const bare = express()
+    bare.post('/note', (req: any, res: any) => res.json({ body: req.body, raw: req.rawBody?.toString() }))
+    app.use(own)
+    app.use('/bare', bare)
+    return app
+  }
+
+  it("lets the sub-app's own parser parse with its options", async () => {
+    const reply = await request(app()).put('/pet/2').type('form').send('pet[name]=Tobi&pet[species]=ferret')
+    expect(reply.body).toEqual({ pet: { name: 'Tobi', species: 'ferret' } })
+  })
+
+  it('still parses for a sub-app with no parser of its own', async () => {
+    const reply = await request(app()).post('/bare/note').set('content-type', 'application/json').send('{"text":"hi"}')
+    expect(reply.body).toEqual({ body: { text: 'hi' }, raw: '{"text":"hi"}' })
+  })
+})

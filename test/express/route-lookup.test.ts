@@ -44,7 +44,9 @@ function predictFirst(resolve: RouteResolver): RequestHandler {
   return function predictRoute(req: Request, res: Response, next: NextFunction): void {
     const decision = resolve(req)
     for (const marked of [shortcut.markedRoute(req), resolve.markedRoute(req)]) {
-      if (marked?.marker !== decision?.marker || (marked !== undefined && marked.path !== decision?.path)) {
+      if (marked?.unseen === true) {
+        if (decision !== undefined) disagreements.push(`${req.method} ${req.originalUrl}`)
+      } else if (marked?.marker !== decision?.marker || (marked !== undefined && marked.path !== decision?.path)) {
         disagreements.push(`${req.method} ${req.originalUrl}`)
       }
     }
