@@ -82,6 +82,11 @@ export class BodyStream extends Readable {
     }
   }
 
+  /** Whether the body has been asked for: read, or `accept()`ed. */
+  get accepted(): boolean {
+    return this.#reader !== undefined
+  }
+
   /** Wire bytes received so far (before decoding). */
   get bytesReceived(): number {
     return this.#reader?.received ?? 0

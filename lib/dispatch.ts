@@ -64,7 +64,9 @@ export function beginStreaming(
   res: ServerResponse | undefined,
   config: StreamingConfig = DEFAULT_STREAMING,
   route?: string,
+  parsers?: readonly Parser[],
 ): BodyStream {
+  if (parsers !== undefined) fallbackParsers.set(req, parsers)
   const consumer = requestHasBody(req) ? consumedBy(req) : undefined
   setMode(req, 'streaming')
   // body-parser 1.x (Express 4's express.json()) skips a request with _body set.
@@ -81,6 +83,24 @@ export function beginStreaming(
     onStart: () => sendContinue(req),
     refusal,
   })
+}
+
+/** The shim's buffered parsers, for a streaming request passed on to buffered handlers unread. */
+const fallbackParsers = new WeakMap<object, readonly Parser[]>()
+let defaultParsers: readonly Parser[] | undefined
+
+/**
+ * A streaming handler passed its request on (`next('route')`) without asking
+ * for the body: read and parse it, with the shim's buffered parsers, for the
+ * handlers after it, which expect `req.body`. Returns undefined when there is
+ * nothing to do (the body was asked for, or no parser takes it).
+ */
+export function passOnUnread(req: IncomingMessage, res: ServerResponse | undefined, stream: BodyStream): Promise<void> | undefined {
+  if (stream.accepted || stream.refusal !== undefined) return undefined
+  stream.destroy()
+  ;(req as { _body?: boolean })._body = undefined
+  setMode(req, 'buffered')
+  return beginBuffered(req, res, fallbackParsers.get(req) ?? (defaultParsers ??= createParsers()))
 }
 
 /**

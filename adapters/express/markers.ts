@@ -3,7 +3,7 @@
  * whole router) reads its request body.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { beginBuffered, beginStreaming, guardBody } from '../../lib/dispatch.js'
+import { beginBuffered, beginStreaming, guardBody, passOnUnread } from '../../lib/dispatch.js'
 import { checkBufferedOptions, createParsers, streamingConfig } from '../../lib/config.js'
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
 import { setMarker } from '../../lib/markers.js'
@@ -56,6 +56,18 @@ function runStreaming(handler: Function, req: Request & { bodyStream: BodyStream
   const once: NextFunction = (err?: unknown) => {
     if (passed) return
     passed = true
+    if (err === 'route' || err === 'router') {
+      // Passed on unread: the handlers after this one expect req.body.
+      const reading = passOnUnread(req, res, req.bodyStream)
+      if (reading !== undefined || !req.bodyStream.accepted) {
+        req.bodyStream = undefined as never
+        req.body = undefined
+      }
+      if (reading !== undefined) {
+        reading.then(() => next(err), next)
+        return
+      }
+    }
     next(err)
   }
   const stream = req.bodyStream

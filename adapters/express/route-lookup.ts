@@ -189,11 +189,11 @@ function summarize(root: RouterLike): MarkSummary {
   const visit = (router: RouterLike): void => {
     if (seen.has(router)) return
     seen.add(router)
-    dependencies.record(router)
+    dependencies.recordAll(router)
     for (const layer of router.stack) {
       const route = layer.route
       if (route !== undefined && route !== null) {
-        dependencies.record(route)
+        dependencies.recordAll(route)
         for (const handler of route.stack) {
           if (isBodyParser(handler.handle)) mustWalk = true
           if (getMarker(handler.handle) === undefined) continue
@@ -275,11 +275,17 @@ interface CacheEntry {
   dependencies: Dependencies
 }
 
-/** The stacks one lookup read, with their lengths then: the decision holds while they stay the same. */
+/**
+ * The stacks one lookup read, with their lengths then, and the layers that
+ * matched on the way to the decision: the decision holds while the stacks
+ * keep their lengths and those layers their places (a route swapped for
+ * another in place is seen).
+ */
 class Dependencies {
   private readonly owners: { stack: unknown[] }[] = []
   private readonly stacks: unknown[][] = []
   private readonly lengths: number[] = []
+  private readonly pinned: { stack: unknown[]; index: number; item: unknown }[] = []
 
   record(owner: { stack: unknown[] }): void {
     this.owners.push(owner)
@@ -287,11 +293,23 @@ class Dependencies {
     this.lengths.push(owner.stack.length)
   }
 
+  /** The decision depends on `stack[index]` being the layer it is now. */
+  pin(stack: unknown[], index: number): void {
+    this.pinned.push({ stack, index, item: stack[index] })
+  }
+
+  /** Record `owner`'s stack and pin every layer in it. */
+  recordAll(owner: { stack: unknown[] }): void {
+    this.record(owner)
+    for (let i = 0; i < owner.stack.length; i++) this.pin(owner.stack, i)
+  }
+
   unchanged(): boolean {
     for (let i = 0; i < this.owners.length; i++) {
       const stack = this.owners[i].stack
       if (stack !== this.stacks[i] || stack.length !== this.lengths[i]) return false
     }
+    for (const { stack, index, item } of this.pinned) if (stack[index] !== item) return false
     return true
   }
 }
@@ -335,6 +353,8 @@ function lookupIn(
     if (route !== undefined && route !== null) {
       dependencies.record(route)
       if (!handlesMethod(route, method)) continue
+      dependencies.pin(stack, i)
+      for (let j = 0; j < route.stack.length; j++) dependencies.pin(route.stack, j)
       const routePath = patternText(match.pattern) ?? patternText(route.path) ?? match.path
       const appParses = parsers.seen || routeHasParser(route, method)
       return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath), appParses)
@@ -343,6 +363,7 @@ function lookupIn(
     const handle = layer.handle
     if (handle.length === 4) continue // error handler: not run for a request without an error
     if (!breaksAtSeparator(layer, match.path, path)) continue
+    dependencies.pin(stack, i)
     const mountPath = joinMountPath(prefix, patternText(match.pattern) ?? patternText(layer.rawPath) ?? match.path)
     const marker = getMarker(handle)
 
@@ -473,7 +494,9 @@ function rootRouter(app: AppLike): RouterLike | undefined {
 
 /** The path the app's router matches: relative to the mount point inside a sub-app. */
 function requestPath(req: Request, app: AppLike): string | undefined {
-  const url = app.parent ? req.url : (req.originalUrl ?? req.url)
+  // What the app's router will match: `req.url` as middleware in front may
+  // have rewritten it, under the path the caller is mounted at (if any).
+  const url = app.parent ? req.url : (req.baseUrl ?? '') + req.url
   return typeof url === 'string' ? pathnameOf(url) : undefined
 }
 

@@ -35,7 +35,8 @@ export function streamShim(options?: ShimOptions) {
     const marker = decision?.marker
     if (marker?.mode === 'streaming') {
       // A refusal from the headers is raised by the route, after the middleware in front of it.
-      attachBodyStream(req, beginStreaming(req, res, shim.streamingFor(marker), decision!.path), decision!.path)
+      const stream = beginStreaming(req, res, shim.streamingFor(marker), decision!.path, shim.parsers)
+      attachBodyStream(req, stream, decision!.path)
       next()
       return
     }
