@@ -4,7 +4,7 @@
  * merged result is computed once per (shim, marker) pair and cached.
  */
 import { Parser, createJsonParser, createRawParser, createTextParser, createUrlencodedParser } from './parsers.js'
-import type { JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
+import type { BodyParserMajor, JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
 import { DEFAULT_DISCARD } from './unread-body.js'
 import {
   DEFAULT_STREAMING_LIMIT,
@@ -40,6 +40,12 @@ export interface StreamingOptions {
 
 /** Options of buffered (legacy) routes: shared settings plus one entry per parser. */
 export interface BufferedOptions {
+  /**
+   * Parse as body-parser 1.x (`1`: Express 4's bundled parsers; `req.body` is
+   * `{}` when nothing was parsed, forms are `extended`) or 2.x (`2`) for every
+   * parser that does not say. Default: 1 on an Express 4 app, else 2.
+   */
+  bodyParser?: BodyParserMajor
   /** Largest body, after decoding, for every parser that sets none. Default `'100kb'`. */
   limit?: ByteSize
   /** Decode gzip, deflate and br for every parser that does not say. Default `true`. */
@@ -72,7 +78,7 @@ export interface StreamingConfig {
 }
 
 const STREAMING_KEYS = ['limit', 'types', 'inflate', 'timeout', 'discard'] as const
-const BUFFERED_KEYS = ['limit', 'inflate', 'timeout', 'json', 'urlencoded', 'text', 'raw'] as const
+const BUFFERED_KEYS = ['bodyParser', 'limit', 'inflate', 'timeout', 'json', 'urlencoded', 'text', 'raw'] as const
 const SHIM_KEYS = [...BUFFERED_KEYS, 'streaming'] as const
 
 export const DEFAULT_STREAMING: StreamingConfig = Object.freeze({
@@ -120,7 +126,7 @@ type ParserEntry<O> = O | false | undefined
 function entry<O extends object>(
   base: ParserEntry<O>,
   override: ParserEntry<O>,
-  shared: { limit?: ByteSize; inflate?: boolean; timeout?: number | false },
+  shared: { bodyParser?: BodyParserMajor; limit?: ByteSize; inflate?: boolean; timeout?: number | false },
   enabledByDefault: boolean,
 ): O | false {
   const chosen = override !== undefined ? override : base
@@ -140,6 +146,7 @@ function entry<O extends object>(
  */
 export function createParsers(base: BufferedOptions = {}, override: BufferedOptions = {}): Parser[] {
   const shared = {
+    bodyParser: override.bodyParser ?? base.bodyParser,
     limit: override.limit ?? base.limit,
     inflate: override.inflate ?? base.inflate,
     timeout: override.timeout ?? base.timeout,

@@ -4,12 +4,13 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { beginBuffered, beginStreaming, guardBody, passOnUnread } from '../../lib/dispatch.js'
-import { checkBufferedOptions, createParsers, streamingConfig } from '../../lib/config.js'
+import { checkBufferedOptions, streamingConfig } from '../../lib/config.js'
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
 import { setMarker } from '../../lib/markers.js'
 import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
+import { routeFlavour } from './flavour.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
 
 /** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
@@ -132,15 +133,15 @@ export function buffered(options: BufferedOptions, handler: BufferedHandler | Mo
   const marker = { mode: 'buffered' as const, options }
   if (mountable) return setMarker(handler, marker)
 
-  let parsers: ReturnType<typeof createParsers> | undefined
+  const flavour = routeFlavour(options) // body-parser 1.x semantics on Express 4 (flavour.ts)
   const bufferedHandler = function bufferedHandler(req: Request, res: Response, next: NextFunction): void {
     if (modeOf(req) !== undefined) {
+      flavour.ownDefault(req)
       invoke(handler, req, res, next)
       return
     }
     // Not dispatched by streamShim(): buffer the body here, with this route's options.
-    parsers ??= createParsers(options)
-    const reading = beginBuffered(req, res, parsers)
+    const reading = beginBuffered(req, res, flavour.parsers(req))
     if (reading === undefined) invoke(handler, req, res, next)
     else reading.then(() => invoke(handler, req, res, next), next)
   }

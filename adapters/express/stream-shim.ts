@@ -6,8 +6,9 @@
  */
 import type { NextFunction, Request, Response } from 'express'
 import type { ShimOptions } from '../../lib/config.js'
-import { beginBuffered, beginStreaming, createShim } from '../../lib/dispatch.js'
+import { beginBuffered, beginStreaming } from '../../lib/dispatch.js'
 import { modeOf, requestHasBody, setMode } from '../../lib/request-state.js'
+import { shimByBodyParser } from './flavour.js'
 import { attachBodyStream } from './markers.js'
 import { createRouteResolver } from './route-lookup.js'
 
@@ -21,13 +22,16 @@ import { createRouteResolver } from './route-lookup.js'
  * app.use(streamShim({ json: { limit: '1mb' }, urlencoded: { extended: true } }))
  */
 export function streamShim(options?: ShimOptions) {
-  const shim = createShim(options)
+  const shimFor = shimByBodyParser(options) // body-parser 1.x semantics on Express 4 (flavour.ts)
   const resolve = createRouteResolver()
 
   return function streamShim(req: Request, res: Response, next: NextFunction): void {
+    const flavoured = shimFor(req)
+    const shim = flavoured.shim
     if (modeOf(req) !== undefined || !requestHasBody(req)) {
       // Mounted twice, or re-entered through a sub-app; or nothing to read (a
       // streaming handler still gets its bodyStream from its own wrapper).
+      if (modeOf(req) === undefined) flavoured.defaultBody(req)
       next()
       return
     }
@@ -47,6 +51,7 @@ export function streamShim(options?: ShimOptions) {
       next()
       return
     }
+    flavoured.defaultBody(req)
     // Where the route cannot be seen (a sub-app), parse without claiming the
     // body: parsers further in read it again with their own options.
     const reading = beginBuffered(req, res, shim.parsersFor(marker), decision?.unseen !== true)

@@ -1,8 +1,9 @@
 /**
  * Hostile bodies: prototype-pollution keys, too many parameters, deep nesting,
  * malformed JSON and bad charsets. Ours must answer each exactly as
- * body-parser 2.x does, never touch `Object.prototype`, and keep serving on
- * the same kept-alive connection afterwards.
+ * body-parser does (on Express 4, the body-parser 1.x Express 4 bundles; 2.x
+ * elsewhere), never touch `Object.prototype`, and keep serving on the same
+ * kept-alive connection afterwards.
  */
 import { once } from 'node:events'
 import http from 'node:http'
@@ -10,7 +11,11 @@ import type { AddressInfo } from 'node:net'
 import bodyParser from 'body-parser'
 import { Client } from 'undici'
 import { json, text, urlencoded } from '../../adapters/express/parsers.js'
-import { createServer, prototypeName, type Flavor, type Middleware } from './parity-harness.js'
+import { createServer, express4, prototypeName, type Flavor, type Middleware } from './parity-harness.js'
+
+/** The reference parsers on `flavor`: Express 4's own (body-parser 1.x) there, body-parser 2 elsewhere. */
+type Reference = Pick<typeof bodyParser, 'json' | 'urlencoded' | 'text'>
+const referenceOn = (flavor: Flavor): Reference => (flavor === 'express4' ? express4 : bodyParser)
 
 
 /** The prototype of every object in `value` (to 20 levels), by path; own properties only. */
@@ -80,7 +85,7 @@ function expectPrototypeUntouched(): void {
 interface Setup {
   name: string
   contentType: string
-  reference: () => Middleware
+  reference: (parsers: Reference) => Middleware
   ours: () => Middleware
   /** A well-formed body and what it parses to, sent after each hostile one. */
   healthy: [string, unknown]
@@ -114,7 +119,7 @@ const setups: Setup[] = [
   {
     name: 'json()',
     contentType: 'application/json',
-    reference: () => bodyParser.json(),
+    reference: (parsers) => parsers.json(),
     ours: () => json(),
     healthy: ['{"ok":true}', { ok: true }],
     hostile: [
@@ -140,7 +145,7 @@ const setups: Setup[] = [
   {
     name: 'urlencoded()',
     contentType: FORM,
-    reference: () => bodyParser.urlencoded(),
+    reference: (parsers) => parsers.urlencoded(),
     ours: () => urlencoded(),
     healthy: ['ok=1', { ok: '1' }],
     hostile: [
@@ -153,7 +158,7 @@ const setups: Setup[] = [
   {
     name: 'urlencoded({ extended: true })',
     contentType: FORM,
-    reference: () => bodyParser.urlencoded({ extended: true }),
+    reference: (parsers) => parsers.urlencoded({ extended: true }),
     ours: () => urlencoded({ extended: true }),
     healthy: ['ok[deep]=1', { ok: { deep: '1' } }],
     hostile: [
@@ -171,7 +176,7 @@ const setups: Setup[] = [
   {
     name: 'text()',
     contentType: 'text/plain',
-    reference: () => bodyParser.text(),
+    reference: (parsers) => parsers.text(),
     ours: () => text(),
     healthy: ['ok', 'ok'],
     hostile: [
@@ -190,7 +195,7 @@ describe.each(flavors)('on %s', (flavor) => {
     let pair: Pair
 
     beforeAll(async () => {
-      pair = await startPair(flavor, setup.reference(), setup.ours())
+      pair = await startPair(flavor, setup.reference(referenceOn(flavor)), setup.ours())
     })
 
     afterAll(async () => {
