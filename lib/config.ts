@@ -1,9 +1,17 @@
 /**
  * The options of `streamShim()`, `streaming()` and `buffered()`, normalized
- * once when they are created. A marker's options override the shim's; the
- * merged result is computed once per (shim, marker) pair and cached.
+ * once when they are created. A marker's options override the shim's, option
+ * by option; the merged result is computed once per (shim, marker) pair and
+ * cached.
  */
-import { Parser, createJsonParser, createRawParser, createTextParser, createUrlencodedParser } from './parsers.js'
+import {
+  Parser,
+  createJsonParser,
+  createRawParser,
+  createTextParser,
+  createUrlencodedParser,
+  parseBodyParserMajor,
+} from './parsers.js'
 import type { BodyParserMajor, JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
 import { DEFAULT_DISCARD } from './unread-body.js'
 import {
@@ -123,42 +131,65 @@ export function checkShimOptions(options: ShimOptions | undefined): void {
 
 type ParserEntry<O> = O | false | undefined
 
+/** The options every parser entry inherits from its level (the shim's, or a route's). */
+type SharedOptions = Pick<BufferedOptions, 'bodyParser' | 'limit' | 'inflate' | 'timeout'>
+
+function sharedOf(options: BufferedOptions): SharedOptions {
+  return { bodyParser: options.bodyParser, limit: options.limit, inflate: options.inflate, timeout: options.timeout }
+}
+
+/** `options` without its undefined values, so that spreading it never unsets an option. */
+function defined<O extends object>(options: O | undefined): Partial<O> {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null) throw new TypeError('parser options must be an object or false')
+  const out: Partial<O> = {}
+  for (const key of Object.keys(options) as (keyof O)[]) if (options[key] !== undefined) out[key] = options[key]
+  return out
+}
+
+/**
+ * One parser's options, merged option by option. Highest first: the route's
+ * entry, the route's shared options, the shim's entry, the shim's shared
+ * options. `false` from the route turns the parser off; `false` from the shim
+ * too, unless the route gives an entry of its own.
+ */
 function entry<O extends object>(
   base: ParserEntry<O>,
   override: ParserEntry<O>,
-  shared: { bodyParser?: BodyParserMajor; limit?: ByteSize; inflate?: boolean; timeout?: number | false },
+  baseShared: SharedOptions,
+  overrideShared: SharedOptions,
   enabledByDefault: boolean,
 ): O | false {
-  const chosen = override !== undefined ? override : base
-  if (chosen === false) return false
-  if (chosen === undefined && !enabledByDefault) return false
-  if (chosen !== undefined && (typeof chosen !== 'object' || chosen === null)) {
-    throw new TypeError('parser options must be an object or false')
-  }
-  const defined = Object.fromEntries(Object.entries(shared).filter(([, v]) => v !== undefined))
-  return { ...defined, ...(chosen ?? {}) } as O
+  if (override === false) return false
+  if (override === undefined && (base === false || (base === undefined && !enabledByDefault))) return false
+  return {
+    ...defined(baseShared),
+    ...defined(base === false ? undefined : base),
+    ...defined(overrideShared),
+    ...defined(override),
+  } as O
 }
 
 /**
  * The parsers for buffered routes, in the order they are tried: json,
  * urlencoded, text, raw. `override` (a `buffered()` route's options) wins
- * over `base` (the shim's), entry by entry.
+ * over `base` (the shim's), option by option: a route's `limit` beats the
+ * shim's `json.limit`, and a route's `json: { strict: false }` keeps the
+ * shim's `json.verify`.
  */
 export function createParsers(base: BufferedOptions = {}, override: BufferedOptions = {}): Parser[] {
-  const shared = {
-    bodyParser: override.bodyParser ?? base.bodyParser,
-    limit: override.limit ?? base.limit,
-    inflate: override.inflate ?? base.inflate,
-    timeout: override.timeout ?? base.timeout,
-  }
+  parseBodyParserMajor(base.bodyParser)
+  parseBodyParserMajor(override.bodyParser)
+  const baseShared = sharedOf(base)
+  const overrideShared = sharedOf(override)
   const parsers: Parser[] = []
-  const json = entry(base.json, override.json, shared, true)
+  const json = entry(base.json, override.json, baseShared, overrideShared, true)
   if (json !== false) parsers.push(createJsonParser(json))
-  const urlencoded = entry(base.urlencoded, override.urlencoded, shared, true)
+  const urlencoded = entry(base.urlencoded, override.urlencoded, baseShared, overrideShared, true)
   if (urlencoded !== false) parsers.push(createUrlencodedParser(urlencoded))
-  const text = entry(base.text, override.text, shared, true)
+  const text = entry(base.text, override.text, baseShared, overrideShared, true)
   if (text !== false) parsers.push(createTextParser(text))
-  const raw = entry(base.raw, override.raw, shared, false)
+  const raw = entry(base.raw, override.raw, baseShared, overrideShared, false)
   if (raw !== false) parsers.push(createRawParser(raw))
   return parsers
 }
