@@ -48,6 +48,8 @@ export interface CoBodyOptions {
   xmlLimit?: ByteSize
   /** Only accept JSON objects and arrays. Default `true`. */
   jsonStrict?: boolean
+  /** koa-bodyparser 4's name for `jsonStrict` (the co-body option it passes on). Give one of the two. */
+  strict?: boolean
   /** More media types per kind, added to the defaults (koa-bodyparser 4 semantics). */
   extendTypes?: Partial<Record<CoBodyType, string | readonly string[]>>
   /** Methods whose bodies are parsed. Default `['POST', 'PUT', 'PATCH']`. */
@@ -76,6 +78,7 @@ export const CO_BODY_KEYS = [
   'textLimit',
   'xmlLimit',
   'jsonStrict',
+  'strict',
   'extendTypes',
   'parsedMethods',
   'timeout',
@@ -109,12 +112,14 @@ const DEFAULT_LIMITS: Readonly<Record<CoBodyType, number>> = {
  * the parsers. `override` (a route's options) wins over `base`, key by key.
  */
 export function createCoBodyParsers(base: CoBodyOptions = {}, override: CoBodyOptions = {}): CoBodyParsers {
+  const opts: CoBodyOptions = {}
   for (const options of [base, override]) {
     if (typeof options !== 'object' || options === null) throw new TypeError('body options must be an object')
     assertKnownOptions(options, CO_BODY_KEYS, 'body')
+    for (const [key, value] of Object.entries(withJsonStrict(options))) {
+      if (value !== undefined) (opts as Record<string, unknown>)[key] = value
+    }
   }
-  const opts: CoBodyOptions = { ...base }
-  for (const [key, value] of Object.entries(override)) if (value !== undefined) (opts as Record<string, unknown>)[key] = value
 
   const enabled = opts.enableTypes ?? ['json', 'form']
   if (!Array.isArray(enabled) || !enabled.every((t) => TYPES.includes(t))) {
@@ -176,6 +181,20 @@ export function createCoBodyParsers(base: CoBodyOptions = {}, override: CoBodyOp
     encoding,
     methods: new Set(methods.map((m) => m.toUpperCase())),
   })
+}
+
+/**
+ * `options` with koa-bodyparser 4's `strict` moved to `jsonStrict`, so that a
+ * route's `strict` overrides the shim's `jsonStrict` and the other way round.
+ */
+function withJsonStrict(options: CoBodyOptions): CoBodyOptions {
+  if (options.strict === undefined) return options
+  parseBoolean(options.strict, true, 'strict')
+  if (options.jsonStrict !== undefined && options.jsonStrict !== options.strict) {
+    throw new TypeError('options jsonStrict and strict (its koa-bodyparser 4 name) disagree: give one of them')
+  }
+  const { strict, ...rest } = options
+  return { ...rest, jsonStrict: strict }
 }
 
 /** Content-Type matching as @koa/bodyparser does it (a trailing `;` is ignored). */

@@ -3,6 +3,7 @@
  * parsed body of a buffered one, and keeping `Connection: close` on an error
  * response when the body was left half-read.
  */
+import type { IncomingMessage } from 'node:http'
 import type { Context } from 'koa'
 import type { BodyStream } from '../../lib/body-stream.js'
 import { alreadyRead } from '../../lib/buffer-request.js'
@@ -12,11 +13,15 @@ import { isParsed, requestHasBody, setMode } from '../../lib/request-state.js'
 import { decodeText } from '../../lib/text.js'
 import type { KoaBufferedOptions } from './types.js'
 
-/** Normalized buffered settings: the parsers and the two context callbacks. */
+/** Normalized buffered settings: the parsers, the context callbacks and the @koa/bodyparser switches. */
 export interface BufferedConfig {
   readonly parsers: CoBodyParsers
   readonly detectJSON: KoaBufferedOptions['detectJSON']
   readonly onError: KoaBufferedOptions['onError']
+  /** Also set `ctx.req.body` and `ctx.req.rawBody`; skip when `ctx.req.body` is already set. */
+  readonly patchNode: boolean
+  /** Take an already set `ctx.req.body` as the body instead of reading it. */
+  readonly enableRawChecking: boolean
 }
 
 /** Give the context its body stream, and make `ctx.request.body` read as undefined (with a warning) on this route. */
@@ -29,16 +34,34 @@ export function attachBodyStream(ctx: Context, stream: BodyStream, route: string
  * Read and parse the body as @koa/bodyparser would, and set
  * `ctx.request.body`, `ctx.request.rawBody` (text) and
  * `ctx.request.rawBodyBuffer`. `ctx.req` is left replaying the same bytes.
+ *
+ * Nothing is read, as in @koa/bodyparser, for a method not in
+ * `parsedMethods`, a body already parsed (`ctx.request.body` set, or
+ * `ctx.req.body` with `patchNode`) or `ctx.disableBodyParser`; with
+ * `enableRawChecking`, a `ctx.req.body` set earlier becomes the body.
  */
 export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<void> {
-  const req = ctx.req
+  const req = ctx.req as IncomingMessage & { body?: unknown; rawBody?: unknown }
   const { parsers } = config
-  if (!parsers.methods.has(ctx.method.toUpperCase()) || ctx.request.body !== undefined) {
+  if (
+    !parsers.methods.has(ctx.method.toUpperCase()) ||
+    (config.patchNode && req.body !== undefined) ||
+    ctx.request.body !== undefined ||
+    ctx.disableBodyParser
+  ) {
     setMode(req, 'buffered')
+    return
+  }
+  if (config.enableRawChecking && req.body !== undefined) {
+    setMode(req, 'buffered')
+    ctx.request.body = req.body
     return
   }
   const list = config.detectJSON?.(ctx) === true && parsers.anyJson !== undefined ? [parsers.anyJson] : parsers.list
   const wasRead = alreadyRead(req)
+  // The core leaves the parsed body on ctx.req.body; @koa/bodyparser puts it there only with patchNode.
+  const hadBody = Object.hasOwn(req, 'body')
+  const ownBody = req.body
   try {
     await beginBuffered(req, ctx.res, list)
   } catch (err) {
@@ -47,27 +70,40 @@ export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<
     return
   }
   const request = ctx.request
-  const node = req as { body?: unknown; rawBody?: unknown }
-  if (isParsed(req) && Buffer.isBuffer(node.rawBody)) {
-    request.body = node.body
-    request.rawBodyBuffer = node.rawBody
-    request.rawBody ??= decodeText(node.rawBody, parsers.encoding)
-    return
+  if (isParsed(req) && Buffer.isBuffer(req.rawBody)) {
+    request.body = req.body
+    request.rawBodyBuffer = req.rawBody
+    request.rawBody ??= decodeText(req.rawBody, parsers.encoding)
+  } else {
+    // Nothing was read. A matching Content-Type without a body reads as co-body
+    // reads an empty stream; anything else gets `{}`, as @koa/bodyparser gives.
+    const parser = wasRead || requestHasBody(req) ? undefined : list.find((p) => p.matches(req))
+    if (parser === undefined) {
+      request.body = {}
+    } else {
+      try {
+        request.body = parser.parse(Buffer.alloc(0), parsers.encoding)
+        request.rawBody ??= ''
+      } catch (err) {
+        if (config.onError === undefined) throw err
+        config.onError(err as Error, ctx)
+        return
+      }
+    }
   }
-  // Nothing was read. A matching Content-Type without a body reads as co-body
-  // reads an empty stream; anything else gets `{}`, as @koa/bodyparser gives.
-  const parser = wasRead || requestHasBody(req) ? undefined : list.find((p) => p.matches(req))
-  if (parser === undefined) {
-    request.body = {}
-    return
-  }
-  try {
-    request.body = parser.parse(Buffer.alloc(0), parsers.encoding)
-    request.rawBody ??= ''
-  } catch (err) {
-    if (config.onError === undefined) throw err
-    config.onError(err as Error, ctx)
-  }
+  if (config.patchNode) patchNode(req, request)
+  else if (hadBody) req.body = ownBody
+  else delete req.body
+}
+
+/**
+ * `patchNode`: the body on `ctx.req` too, as @koa/bodyparser puts it there:
+ * `ctx.req.rawBody` is the body text (it replaces the Buffer the core keeps
+ * there; `ctx.request.rawBodyBuffer` still holds that).
+ */
+function patchNode(req: { body?: unknown; rawBody?: unknown }, request: Context['request']): void {
+  req.body = request.body
+  if (req.rawBody === undefined || req.rawBody === request.rawBodyBuffer) req.rawBody = request.rawBody
 }
 
 /**

@@ -8,6 +8,7 @@ import { streamingConfig, type StreamingOptions } from '../../lib/config.js'
 import { onUnobservedError } from '../../lib/body-stream.js'
 import { beginStreaming } from '../../lib/dispatch.js'
 import { setMarker, type Marker } from '../../lib/markers.js'
+import { parseBoolean } from '../../lib/options.js'
 import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
 import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
@@ -118,20 +119,52 @@ export function buffered<H extends KoaMiddleware | RouterLike>(options: KoaBuffe
   return setMarker(bufferedHandler, marker) as H
 }
 
-/** Check buffered options and build their config; `override` (a route's) wins over `base` (the shim's). */
+/** Check buffered options and build their config; `override` (a route's) wins over `base` (the shim's), option by option. */
 export function bufferedConfig(base: KoaBufferedOptions, override: KoaBufferedOptions = {}): BufferedConfig {
   const parsers = createCoBodyParsers(withoutContextOptions(base), withoutContextOptions(override))
-  const detectJSON = override.detectJSON ?? base.detectJSON
-  const onError = override.onError ?? base.onError
+  const own = contextOptions(override)
+  const shared = contextOptions(base)
+  return Object.freeze({
+    parsers,
+    detectJSON: own.detectJSON ?? shared.detectJSON,
+    onError: own.onError ?? shared.onError,
+    patchNode: own.patchNode ?? shared.patchNode ?? false,
+    enableRawChecking: own.enableRawChecking ?? shared.enableRawChecking ?? false,
+  })
+}
+
+type ContextOptions = Pick<KoaBufferedOptions, 'detectJSON' | 'onError' | 'patchNode' | 'enableRawChecking'>
+
+/** The options that act on the context, checked; koa-bodyparser 4's `onerror` read as `onError`. */
+function contextOptions(options: KoaBufferedOptions): ContextOptions {
+  const { detectJSON, onError, onerror, patchNode, enableRawChecking } = options
+  if (onError !== undefined && onerror !== undefined && onError !== onerror) {
+    throw new TypeError('options onError and onerror (its koa-bodyparser 4 name) disagree: give one of them')
+  }
+  const handler = onError ?? onerror
   if (detectJSON !== undefined && typeof detectJSON !== 'function') throw new TypeError('option detectJSON must be a function')
-  if (onError !== undefined && typeof onError !== 'function') throw new TypeError('option onError must be a function')
-  return Object.freeze({ parsers, detectJSON, onError })
+  if (handler !== undefined && typeof handler !== 'function') {
+    throw new TypeError(`option ${onError !== undefined ? 'onError' : 'onerror'} must be a function`)
+  }
+  return {
+    detectJSON,
+    onError: handler,
+    patchNode: patchNode === undefined ? undefined : parseBoolean(patchNode, false, 'patchNode'),
+    enableRawChecking: enableRawChecking === undefined ? undefined : parseBoolean(enableRawChecking, false, 'enableRawChecking'),
+  }
 }
 
 /** The co-body options alone: what `createCoBodyParsers()` checks. */
 function withoutContextOptions(options: KoaBufferedOptions): CoBodyOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('buffered options must be an object')
-  const { detectJSON: _detectJSON, onError: _onError, ...rest } = options
+  const {
+    detectJSON: _detectJSON,
+    onError: _onError,
+    onerror: _onerror,
+    patchNode: _patchNode,
+    enableRawChecking: _enableRawChecking,
+    ...rest
+  } = options
   return rest
 }
 

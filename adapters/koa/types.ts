@@ -20,6 +20,10 @@ declare module 'koa' {
     /** The body as a stream, on a streaming route. */
     bodyStream?: BodyStream
   }
+  interface DefaultContext {
+    /** Set to `true` before `streamShim()` runs to leave this request's body unparsed (as @koa/bodyparser and koa-bodyparser 4 do). */
+    disableBodyParser?: boolean
+  }
 }
 
 /** Options of buffered routes: @koa/bodyparser's, checked when the middleware is created. */
@@ -28,6 +32,12 @@ export interface KoaBufferedOptions extends CoBodyOptions {
   detectJSON?: (ctx: Context) => boolean
   /** Handle a body error yourself instead of throwing it; the request then goes on without a body. */
   onError?: (err: Error, ctx: Context) => void
+  /** koa-bodyparser 4's name for `onError`. Give one of the two. */
+  onerror?: (err: Error, ctx: Context) => void
+  /** Also set `ctx.req.body` and `ctx.req.rawBody` (the body text), and skip a request whose `ctx.req.body` is already set. Default `false`. */
+  patchNode?: boolean
+  /** When `ctx.req.body` is already set (by an earlier parser), use it as `ctx.request.body` and do not read the body. Default `false`. */
+  enableRawChecking?: boolean
 }
 
 /** Options of `streamShim()`: buffered defaults plus defaults for streaming routes. */

@@ -172,7 +172,8 @@ describe.each(KOA_VERSIONS)('buffered routes on %s', (_name, KoaClass) => {
     it('throws a TypeError naming a bad option when the middleware is created', () => {
       expect(() => streamShim({ jsonLimit: 'lots' })).toThrow(/jsonLimit/)
       expect(() => streamShim({ enableTypes: ['yaml' as never] })).toThrow(/enableTypes/)
-      expect(() => streamShim({ strict: false } as never)).toThrow(/unknown body option "strict"/)
+      expect(() => streamShim({ jsonstrict: false } as never)).toThrow(/unknown body option "jsonstrict"/)
+      expect(() => streamShim({ strict: 'no' } as never)).toThrow(/option strict must be a boolean/)
     })
   })
 })
