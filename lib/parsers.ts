@@ -36,7 +36,11 @@ export type VerifyFunction = (req: any, res: any, buf: Buffer, encoding: string 
 /**
  * Which body-parser major a parser behaves as: `1` for body-parser 1.x, the
  * parsers Express 4 bundles as `express.json()` & co.; `2` for body-parser 2.x
- * (Express 5's).
+ * (Express 5's). The Express adapter picks 1 on an Express 4 app when the
+ * `bodyParser` option does not say.
+ *
+ * @example
+ * app.use(streamShim({ bodyParser: 1 })) // Express 4's req.body on Express 5 too
  */
 export type BodyParserMajor = 1 | 2
 

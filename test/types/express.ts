@@ -2,7 +2,7 @@
 // and every @ts-expect-error line must really be an error.
 import express from 'express'
 import { buffered, json, raw, streamShim, streaming, text, urlencoded } from '../../adapters/express/index.js'
-import type { BodyErrorType, BodyStream, StreamingHandler } from '../../adapters/express/index.js'
+import type { BodyErrorType, BodyParserMajor, BodyStream, StreamingHandler } from '../../adapters/express/index.js'
 
 const app = express()
 app.use(streamShim())
@@ -40,6 +40,14 @@ app.post('/t', streaming(handler))
 
 const type: BodyErrorType = 'entity.too.large'
 void type
+
+// body-parser 1.x or 2.x semantics, on the shim, a route and a drop-in.
+app.use(streamShim({ bodyParser: 1 }), json({ bodyParser: 2 }))
+app.post('/v1', buffered({ bodyParser: 1, limit: '1mb', json: { limit: '2mb' } }, (req, res) => res.json(req.body)))
+const major: BodyParserMajor = 2
+void major
+// @ts-expect-error: body-parser has majors 1 and 2 only
+streamShim({ bodyParser: 3 })
 
 // @ts-expect-error: limit is a byte size, not a boolean
 streaming({ limit: true }, handler)

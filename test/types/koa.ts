@@ -26,3 +26,12 @@ app.use(router.routes())
 
 // @ts-expect-error: limit is a byte size
 streaming({ limit: [] }, async () => {})
+
+// @koa/bodyparser 6's and koa-bodyparser 4's option names.
+app.use(streamShim({ patchNode: true, enableRawChecking: true, strict: false, onerror: (err, ctx) => ctx.throw(422, err.message) }))
+app.use(async (ctx, next) => {
+  ctx.disableBodyParser = true
+  await next()
+})
+// @ts-expect-error: patchNode is a boolean
+streamShim({ patchNode: 'yes' })
