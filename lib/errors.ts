@@ -159,8 +159,13 @@ export function depthExceeded(body: string): BodyError {
   return bodyError('querystring.parse.rangeError', 'The input exceeded the depth', { body })
 }
 
-/** `stream.not.readable`: something else read the body before stream-shim could. */
-export function streamNotReadable(consumer: string): BodyError {
+/**
+ * `stream.not.readable`: something else read the body before stream-shim
+ * could. Without `consumer`, raw-body's message (what body-parser gives);
+ * with it, a message that names the cause and the fix (a streaming route).
+ */
+export function streamNotReadable(consumer?: string): BodyError {
+  if (consumer === undefined) return bodyError('stream.not.readable', 'stream is not readable', { expose: false })
   return bodyError(
     'stream.not.readable',
     `stream is not readable: the request body was already read by ${consumer} before stream-shim could read it. ` +

@@ -5,6 +5,7 @@
  * (an app and a library each depending on stream-shim) agree about a request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { hasBody } from './options.js'
 import { realComplete } from './step-aside.js'
 
@@ -78,10 +79,38 @@ export function clientGone(req: IncomingMessage): boolean {
   return socket !== null && socket !== undefined && socket.destroyed === true && !wireComplete(req)
 }
 
-/** Ask Node to close the connection after this response (HTTP/1 only). */
+/**
+ * Ask Node to close the connection after this response (HTTP/1 only),
+ * lingering: a client still sending a body the server gave up must get to
+ * read the response before the connection goes.
+ */
 export function closeConnection(res: ServerResponse): void {
-  if (res.headersSent || 'stream' in res) return // HTTP/2 has no Connection header
-  res.setHeader('Connection', 'close')
+  if ('stream' in res) return // HTTP/2 has no Connection header
+  if (!res.headersSent) res.setHeader('Connection', 'close')
+  const socket = res.socket
+  if (socket !== null && socket !== undefined) lingerOnClose(socket)
+}
+
+/** How long a closing connection keeps reading (and dropping) what the client still sends. */
+const LINGER = 2000
+
+/**
+ * Make Node's close after a `Connection: close` response a lingering one:
+ * send the end of the response and FIN, go on reading (Node's parser drops
+ * the body of a dumped request) for up to two seconds or until the client
+ * closes, then close. Closing at once while the client still sends makes
+ * its system reset the connection, which can throw away the response it had
+ * not read yet (the reason servers such as nginx linger).
+ */
+export function lingerOnClose(socket: Socket): void {
+  const closing = socket as Socket & { destroySoon?: () => void }
+  if (Object.hasOwn(closing, 'destroySoon')) return
+  closing.destroySoon = function lingeringClose(this: Socket) {
+    if (this.writable) this.end()
+    const timer = setTimeout(() => this.destroy(), LINGER)
+    timer.unref()
+    this.once('close', () => clearTimeout(timer))
+  }
 }
 
 /** An HTTP/2 compatibility-API request: its body is the frames of `stream`. */

@@ -18,7 +18,7 @@
 import { IncomingMessage, type ServerResponse } from 'node:http'
 import { continuePending } from './continue.js'
 import { contentLength } from './options.js'
-import { closeConnection, wireComplete } from './request-state.js'
+import { closeConnection, lingerOnClose, wireComplete } from './request-state.js'
 import { stepIn } from './step-aside.js'
 
 /** Default `discard` limit: 256 KiB. */
@@ -224,9 +224,10 @@ function closeAfter(req: IncomingMessage, res: ServerResponse): void {
     closeConnection(res)
     return
   }
-  const socket = req.socket
-  if (res.writableFinished) socket.destroy()
-  else res.once('finish', () => socket.destroy())
+  const socket = req.socket as typeof req.socket & { destroySoon(): void }
+  lingerOnClose(socket)
+  if (res.writableFinished) socket.destroySoon()
+  else res.once('finish', () => socket.destroySoon())
 }
 
 function nobodyReads(req: IncomingMessage & Guarded): boolean {

@@ -98,7 +98,8 @@ export class WireReader {
     this.#state = 'reading'
     const req = this.#req
     const consumer = consumedBy(req)
-    if (consumer !== undefined) return this.#fail(streamNotReadable(consumer))
+    // A buffered read fails as body-parser's would; a streaming one says why and what to do.
+    if (consumer !== undefined) return this.#fail(streamNotReadable(this.#holdEnd ? undefined : consumer))
     if (clientGone(req)) return this.#fail(aborted(this.expected, 0))
     let decoder: Transform | null
     try {

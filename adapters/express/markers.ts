@@ -10,7 +10,7 @@ import { setMarker } from '../../lib/markers.js'
 import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
-import { routeFlavour } from './flavour.js'
+import { detectBodyParser, initBody, routeFlavour } from './flavour.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
 
 /** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
@@ -63,6 +63,7 @@ function runStreaming(handler: Function, req: Request & { bodyStream: BodyStream
       if (reading !== undefined || !req.bodyStream.accepted) {
         req.bodyStream = undefined as never
         req.body = undefined
+        initBody(req, detectBodyParser(req)) // {} on Express 4, as its body-parser 1.x gives
       }
       if (reading !== undefined) {
         reading.then(() => next(err), next)
