@@ -55,6 +55,7 @@ const SCENARIOS = [
   await import('./scenarios/large-buffered.mjs'),
   await import('./scenarios/route-lookup.mjs'),
   await import('./scenarios/backpressure.mjs'),
+  await import('./scenarios/create-server.mjs'),
 ]
 
 const rounds = args.rounds === undefined ? 3 : Number(args.rounds)

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import express from 'express'
-import { installContinue, streamShim, streaming } from 'stream-shim/express'
+import { createServer, installContinue, streamShim, streaming } from 'stream-shim/express'
 
 const uploads = await mkdtemp(path.join(tmpdir(), 'stream-shim-express-'))
 const app = express()
@@ -39,9 +39,11 @@ app.use((err, req, res, next) => {
 })
 
 const port = Number(process.env.PORT ?? 3000)
+// createServer(app) instead of app.listen(): requests are born with the app's
+// prototypes, which saves most of Express's own cost per request on Node 20 and 22.
 // installContinue: `curl -T` asks `Expect: 100-continue`; the 100 now goes out
 // when the upload handler first reads the body, not before any handler runs.
-const server = app.listen(port, '127.0.0.1', () => {
+const server = createServer(app).listen(port, '127.0.0.1', () => {
   const base = `http://127.0.0.1:${port}`
   console.log(`stream-shim Express example on ${base}; uploads go to ${uploads}`)
   console.log('Try:')

@@ -388,6 +388,21 @@ describe('createServer() options', () => {
     }
   })
 
+  it('still serves an app whose app.request is replaced after createServer, through Express’s own swap', async () => {
+    const app = express()
+    app.get('/', (req: any, res: any) => res.json({ replaced: req.replaced(), app: req.app === app }))
+    const running = await listen(createServer(app))
+    try {
+      app.request = Object.create(express.request, {
+        app: { configurable: true, enumerable: true, writable: true, value: app },
+        replaced: { value: () => 'yes' },
+      })
+      expect(json(await get(running.port, '/'))).toEqual({ replaced: 'yes', app: true })
+    } finally {
+      await running.close()
+    }
+  })
+
   it.each([
     ['a plain request listener', (_req: unknown, res: http.ServerResponse) => res.end()],
     ['an object', { request: {}, response: {} }],
