@@ -30,6 +30,9 @@ export function attachBodyStream(ctx: Context, stream: BodyStream, route: string
   guardBody(ctx.request, 'ctx.request.body', 'ctx.request.bodyStream', `${ctx.method} ${route}`)
 }
 
+/** What `bufferBody` returns when the client was gone and it answered 499: stop there. */
+export const CLIENT_CLOSED = Symbol('client closed')
+
 /**
  * Read and parse the body as @koa/bodyparser would, and set
  * `ctx.request.body`, `ctx.request.rawBody` (text) and
@@ -38,9 +41,11 @@ export function attachBodyStream(ctx: Context, stream: BodyStream, route: string
  * Nothing is read, as in @koa/bodyparser, for a method not in
  * `parsedMethods`, a body already parsed (`ctx.request.body` set, or
  * `ctx.req.body` with `patchNode`) or `ctx.disableBodyParser`; with
- * `enableRawChecking`, a `ctx.req.body` set earlier becomes the body.
+ * `enableRawChecking`, a `ctx.req.body` set earlier becomes the body. A
+ * request whose client is already gone gets 499, as there, and
+ * `CLIENT_CLOSED` is returned: the caller runs nothing after it.
  */
-export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<void> {
+export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<void | typeof CLIENT_CLOSED> {
   const req = ctx.req as IncomingMessage & { body?: unknown; rawBody?: unknown }
   const { parsers } = config
   if (
@@ -56,6 +61,14 @@ export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<
     setMode(req, 'buffered')
     ctx.request.body = req.body
     return
+  }
+  if (req.closed) {
+    // As @koa/bodyparser: the client is gone before its body was read; answer
+    // 499 and run nothing after (the caller does not call next()).
+    setMode(req, 'buffered')
+    ctx.status = 499
+    ctx.body = 'Request already closed'
+    return CLIENT_CLOSED
   }
   const list = config.detectJSON?.(ctx) === true && parsers.anyJson !== undefined ? [parsers.anyJson] : parsers.list
   const wasRead = alreadyRead(req)

@@ -11,7 +11,7 @@ import { setMarker, type Marker } from '../../lib/markers.js'
 import { parseBoolean } from '../../lib/options.js'
 import { stepIn } from '../../lib/step-aside.js'
 import { modeOf } from '../../lib/request-state.js'
-import { attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
+import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
 import type { KoaBufferedOptions, KoaMiddleware, StreamingMiddleware } from './types.js'
 
 /** An @koa/router Router (or koa-router's), or the middleware its `routes()` returns. */
@@ -109,7 +109,7 @@ export function buffered<H extends KoaMiddleware | RouterLike>(options: KoaBuffe
   const bufferedHandler = async function bufferedHandler(ctx: Context, next: Next): Promise<unknown> {
     try {
       // Not dispatched by streamShim(): read the body here, with this route's options.
-      if (modeOf(ctx.req) === undefined) await bufferBody(ctx, config)
+      if (modeOf(ctx.req) === undefined && (await bufferBody(ctx, config)) === CLIENT_CLOSED) return
       return await handler(ctx, next)
     } catch (err) {
       keepConnectionClose(ctx, err)

@@ -8,7 +8,7 @@ import type { Context, Next } from 'koa'
 import { beginStreaming, createShim } from '../../lib/dispatch.js'
 import { perMarker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
-import { attachBodyStream, bufferBody, keepConnectionClose } from './context-body.js'
+import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose } from './context-body.js'
 import { bufferedConfig } from './markers.js'
 import { resolveRoute } from './route-lookup.js'
 import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
@@ -40,7 +40,7 @@ export function streamShim(options: KoaShimOptions = {}) {
           const route = decision!.path
           attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), route), route)
         } else {
-          await bufferBody(ctx, bufferedFor(marker))
+          if ((await bufferBody(ctx, bufferedFor(marker))) === CLIENT_CLOSED) return
         }
       } // else: mounted twice; the first one did the work
       await next()
