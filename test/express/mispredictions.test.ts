@@ -22,6 +22,20 @@ describe.each(frameworks)('%s: the route that runs is the one predicted, or gets
     expect([reply.status, reply.body]).toEqual([200, { sha: sha256(body) }])
   })
 
+  it('follows a method rewritten by middleware in front of the shim (method-override, header form)', async () => {
+    const app = express()
+    app.use((req: any, _res: any, next: any) => {
+      const override = req.headers['x-http-method-override']
+      if (req.method === 'POST' && typeof override === 'string') req.method = override.toUpperCase()
+      next()
+    })
+    app.use(streamShim())
+    app.put('/upload', streaming(async (req, res) => res.json({ sha: sha256(await req.bodyStream.buffer()) })))
+    const body = bigJson()
+    const reply = await request(app).post('/upload').set('x-http-method-override', 'PUT').set('content-type', 'application/json').send(body)
+    expect([reply.status, reply.body]).toEqual([200, { sha: sha256(body) }])
+  })
+
   it("gives the next route its req.body when a streaming handler passes on with next('route') unread", async () => {
     const app = express()
     app.use(streamShim())
