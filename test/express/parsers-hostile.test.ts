@@ -28,20 +28,36 @@ function prototypes(value: unknown, path = '$', out: Record<string, string | nul
   return out
 }
 
+/** How deeply objects and arrays nest in `value` (a scalar is 0), counted without recursion. */
+function nesting(value: unknown): number {
+  let deepest = 0
+  const pending: Array<[unknown, number]> = [[value, 1]]
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!
+    if (item === null || typeof item !== 'object') continue
+    deepest = Math.max(deepest, depth)
+    for (const key of Object.keys(item)) pending.push([Object.getOwnPropertyDescriptor(item, key)!.value, depth + 1])
+  }
+  return deepest
+}
+
+/**
+ * Bodies nested deeper than this are reported by their depth, not echoed:
+ * whether JSON.stringify can serialize them depends on the Node line (Node 26
+ * can, 20 to 24 cannot), and jest's recursive `toEqual` overflows the stack
+ * on them.
+ */
+const ECHO_DEPTH = 100
+
 function respond(req: any, res: http.ServerResponse, err?: any): void {
   const body = req.body
+  const depth = nesting(body)
   const summary = {
     rawType: typeof body,
     prototypes: prototypes(body),
     err: err === undefined ? undefined : { status: err.status, type: err.type, message: err.message, expose: err.expose },
   }
-  let payload: string
-  try {
-    payload = JSON.stringify({ ...summary, body })
-  } catch (e) {
-    // Too deep for JSON.stringify: report that instead of the body.
-    payload = JSON.stringify({ ...summary, unserializable: (e as Error).name })
-  }
+  const payload = JSON.stringify(depth > ECHO_DEPTH ? { ...summary, depth } : { ...summary, body })
   res.statusCode = err === undefined ? 200 : err.status ?? 500
   res.setHeader('Content-Type', 'application/json')
   res.end(payload)
