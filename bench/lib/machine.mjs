@@ -8,11 +8,15 @@ export function describeMachine() {
   try {
     const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
     if (match) cpu = match[1].trim()
-  } catch {}
+  } catch {
+    // Not Linux: keep the model os.cpus() reports.
+  }
   let cores = os.availableParallelism()
   try {
     cores = Number(execFileSync('nproc', { encoding: 'utf8' }).trim())
-  } catch {}
+  } catch {
+    // No nproc: keep os.availableParallelism().
+  }
   return {
     cores,
     cpu,

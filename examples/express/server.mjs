@@ -33,8 +33,9 @@ app.post('/legacy/form', (req, res) => {
   res.json({ body: req.body })
 })
 
-// Errors keep body-parser's shape: status, type, expose.
-app.use((err, req, res, next) => {
+// Errors keep body-parser's shape: status, type, expose. (Express knows an
+// error handler by its four parameters, so `_next` stays.)
+app.use((err, req, res, _next) => {
   res.status(err.status ?? 500).json({ error: err.expose ? err.message : 'Internal Server Error', type: err.type })
 })
 

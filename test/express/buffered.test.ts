@@ -20,7 +20,10 @@ describe.each(frameworks)('%s: buffered (legacy) routes behind the shim', (name,
   beforeAll(async () => {
     // An upstream that answers with a digest of what it received: the proxy target.
     upstream = await listen((req, res) => {
-      getRawBody(req).then((body) => res.end(JSON.stringify({ sha: sha256(body), length: body.length, type: req.headers['content-type'] })))
+      getRawBody(req).then(
+        (body) => res.end(JSON.stringify({ sha: sha256(body), length: body.length, type: req.headers['content-type'] })),
+        (err: Error) => res.destroy(err),
+      )
     })
 
     const app = express()

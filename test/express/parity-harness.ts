@@ -11,7 +11,6 @@ import express5 from 'express'
 
 // Express 4 is installed under an npm alias; its types are those of Express 5's
 // package, close enough for `app.use`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const express4 = require('express4') as typeof express5
 
 export type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void

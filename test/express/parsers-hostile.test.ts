@@ -17,7 +17,6 @@ import { createServer, express4, prototypeName, type Flavor, type Middleware } f
 type Reference = Pick<typeof bodyParser, 'json' | 'urlencoded' | 'text'>
 const referenceOn = (flavor: Flavor): Reference => (flavor === 'express4' ? express4 : bodyParser)
 
-
 /** The prototype of every object in `value` (to 20 levels), by path; own properties only. */
 function prototypes(value: unknown, path = '$', out: Record<string, string | null> = {}, depth = 0) {
   if (value === null || typeof value !== 'object' || depth > 20) return out

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import Router from '@koa/router'
 import type Koa from 'koa'
 import { streamShim, streaming, buffered, resolveRoute } from '../../adapters/koa/index'
@@ -202,7 +203,7 @@ describe.each(KOA_VERSIONS)('dispatch on %s', (_name, KoaClass) => {
     app.use(routes)
     const before = JSON.stringify(router.stack.map((l) => [l.path, l.methods, l.paramNames]))
     const ctx = app.createContext(
-      Object.assign(new (require('node:stream').Readable)({ read() {} }), {
+      Object.assign(new Readable({ read() {} }), {
         url: '/files/x',
         method: 'PUT',
         headers: { host: 'h' },

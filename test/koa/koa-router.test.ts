@@ -6,7 +6,6 @@ import type Koa from 'koa'
 import { streamShim, streaming } from '../../adapters/koa/index'
 import { KOA_VERSIONS, listen, openRequest, request, type Running } from './helpers'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Router = require('koa-router') as new (options?: { prefix?: string }) => any
 
 describe.each(KOA_VERSIONS)('koa-router 14 on %s', (_name, KoaClass) => {

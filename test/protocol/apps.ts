@@ -68,7 +68,7 @@ function expressApp(express: any, routes: RouteSpec[]): http.RequestListener {
       req,
       respond: (status, body) => res.status(status).json(body),
     })
-    const run = (req: any, res: any, next: any) => {
+    const run = (req: any, res: any, next: (err: unknown) => void) => {
       Promise.resolve()
         .then(() => route.handler(exchange(req, res)))
         .catch(next)

@@ -88,7 +88,7 @@ describe.each(FLAVORS)('$name: hostile framing', (flavor) => {
 })
 
 describe.each(FLAVORS.filter((f) => f.kind === 'koa'))('$name: hostile bodies on buffered routes, against @koa/bodyparser', (flavor) => {
-  const Koa = require(flavor.name === 'koa 2' ? 'koa2' : 'koa')
+  const Koa = flavor.name === 'koa 2' ? require('koa2') : require('koa')
   let shim: http.Server
   let reference: http.Server
   const listen = (server: http.Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
