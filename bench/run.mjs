@@ -3,7 +3,7 @@
 // benchmark issue with each server in its own process, prints Markdown tables
 // of ratios against peers measured in the same run, and writes RESULTS.md.
 //
-//   node bench/run.mjs [--quick] [--only=1,3] [--rounds=N] [--no-build] [--cpu-prof] [--out=FILE]
+//   node bench/run.mjs [--quick] [--only=1,3] [--rounds=N] [--node=24] [--no-build] [--cpu-prof] [--out=FILE]
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    node: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -29,6 +30,8 @@ if (args.help) {
   --quick       a smaller version of every scenario (under 3 minutes)
   --only=LIST   scenarios to run, by number: --only=2,4
   --rounds=N    runs per measurement (default 3; medians are reported)
+  --node=24     run the servers on another Node: a version (npm's node@24,
+                installed once) or a path to a node binary
   --no-build    use dist/ as it is instead of running npm run build
   --cpu-prof    write a V8 CPU profile per server process to bench/profiles/
   --out=FILE    where to write the results (default bench/RESULTS.md)`)
@@ -46,7 +49,8 @@ if (!args['no-build']) {
 
 // Imported only after the build: the apps load dist/.
 const { describeMachine } = await import('./lib/machine.mjs')
-const { profileServersInto } = await import('./lib/server-process.mjs')
+const { nodeVersion, resolveNodeBinary } = await import('./lib/node-binary.mjs')
+const { profileServersInto, runServersOn } = await import('./lib/server-process.mjs')
 const { koaShim } = await import('./lib/shim.mjs')
 const { table } = await import('./lib/stats.mjs')
 const SCENARIOS = [
@@ -68,11 +72,19 @@ if (args['cpu-prof']) {
   profileServersInto(dir)
 }
 
+const serverBinary = resolveNodeBinary(args.node)
+runServersOn(serverBinary)
+const serverNode = nodeVersion(serverBinary)
+const nodes =
+  serverNode === process.version
+    ? `Node ${serverNode}; each server in its own process, the load generator in the parent`
+    : `Node ${serverNode} for the servers (\`--node\`), each in its own process; Node ${process.version} for the load generator in the parent`
+
 const machine = describeMachine()
 const started = Date.now()
 const mode = args.quick ? 'quick (`--quick`)' : 'full'
 const log = (line) => console.error(line)
-console.error(`${mode} run, ${rounds} rounds, scenarios ${only.join(', ')}; ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}`)
+console.error(`${mode} run, ${rounds} rounds, scenarios ${only.join(', ')}; ${machine.cores} cores, ${machine.cpu}; ${nodes}`)
 if (koaShim === undefined) console.error('stream-shim/koa is not built yet: its scenarios are reported as pending.')
 
 const sections = []
@@ -87,7 +99,7 @@ function report() {
     `- Date: ${new Date(started).toISOString()}`,
     `- Mode: ${mode}, ${rounds} runs per measurement (medians)`,
     `- Machine: ${machine.cores} cores (\`nproc\`), ${machine.cpu}, ${machine.memory} RAM, ${machine.os}`,
-    `- Node ${machine.node}; each server in its own process, the load generator in the parent`,
+    `- ${nodes}`,
     `- Wall time: ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`,
     '',
     '## Goals',

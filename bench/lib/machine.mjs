@@ -20,7 +20,6 @@ export function describeMachine() {
   return {
     cores,
     cpu,
-    node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
   }

@@ -7,6 +7,12 @@ const CHILD = fileURLToPath(new URL('./server-child.mjs', import.meta.url))
 
 let profileDir
 let started = 0
+let nodeBinary = process.execPath
+/** Run every server process started from now on with this Node binary. */
+export function runServersOn(binary) {
+  nodeBinary = binary
+}
+
 /** Write a V8 CPU profile of every server process started from now on into `dir`. */
 export function profileServersInto(dir) {
   profileDir = dir
@@ -25,6 +31,7 @@ function profileFlags(spec, options) {
 export function startServer(spec, options = {}) {
   started++
   const child = fork(CHILD, [spec, JSON.stringify(options)], {
+    execPath: nodeBinary,
     execArgv: ['--expose-gc', ...profileFlags(spec, options)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
