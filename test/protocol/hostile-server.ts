@@ -12,6 +12,7 @@ import http from 'node:http'
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import Router from '@koa/router'
 import createError from 'http-errors'
 import * as expressShim from '../../adapters/express/index.js'
 import * as koaShim from '../../adapters/koa/index.js'
@@ -95,7 +96,7 @@ function stats(): unknown {
   for (const req of finished) {
     for (const event of ['data', 'end', 'readable', 'error', 'aborted']) {
       for (const fn of req.listeners(event)) {
-        const key = `${event}:${(fn as Function).name || 'anonymous'}`
+        const key = `${event}:${fn.name || 'anonymous'}`
         listeners[key] = (listeners[key] ?? 0) + 1
       }
     }
@@ -131,7 +132,6 @@ function expressApp(express: any): http.RequestListener {
 }
 
 function koaApp(Koa: any): http.RequestListener {
-  const Router = require('@koa/router')
   const app = new Koa()
   app.use(koaShim.streamShim({ enableTypes: ['text'], extendTypes: { text: ['application/octet-stream'] }, textLimit: BUFFERED.limit, timeout: BUFFERED.timeout }))
   app.use(async (ctx: any, next: any) => {
@@ -180,11 +180,14 @@ function koaApp(Koa: any): http.RequestListener {
   return app.callback()
 }
 
-const listener =
-  flavor === 'express 4' ? expressApp(require('express4'))
-  : flavor === 'express 5' ? expressApp(require('express'))
-  : flavor === 'koa 2' ? koaApp(require('koa2'))
-  : koaApp(require('koa'))
+const apps: Record<string, () => http.RequestListener> = {
+  'express 4': () => expressApp(require('express4')),
+  'express 5': () => expressApp(require('express')),
+  'koa 2': () => koaApp(require('koa2')),
+  'koa 3': () => koaApp(require('koa')),
+}
+if (apps[flavor] === undefined) throw new Error(`unknown flavor ${flavor}; expected one of ${Object.keys(apps).join(', ')}`)
+const listener = apps[flavor]()
 
 const server = http.createServer(listener)
 expressShim.installContinue(server)
