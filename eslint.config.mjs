@@ -66,7 +66,12 @@ export default defineConfig(
     },
   },
 
-  { files: ['**/*.js'], languageOptions: { sourceType: 'commonjs' } },
+  // CommonJS files: require() is their module system.
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 
   // Format: the code's own style (2 spaces, single quotes, no semicolons,
   // trailing commas on multiline literals, operators at the end of a broken

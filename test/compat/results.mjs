@@ -72,5 +72,6 @@ export function compare(baseline, mode) {
 }
 
 function stripAnsi(text) {
+  // eslint-disable-next-line no-control-regex -- an ANSI colour code starts with ESC
   return text.replace(/\u001b\[[0-9;]*m/g, '')
 }

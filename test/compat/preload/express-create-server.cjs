@@ -18,7 +18,7 @@ const express = requireFromCheckout('express')
 /** An app made by the checkout's express(): a function carrying the app prototype. */
 function isExpressApp(fn) {
   return typeof fn === 'function' && typeof fn.handle === 'function' && typeof fn.set === 'function' &&
-    typeof fn.request === 'object' && express.request.isPrototypeOf(fn.request)
+    typeof fn.request === 'object' && Object.prototype.isPrototypeOf.call(express.request, fn.request)
 }
 
 const originalCreateServer = http.createServer

@@ -36,7 +36,7 @@ function optionsFromEnv(name) {
   try {
     return JSON.parse(text)
   } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${err.message}`)
+    throw new Error(`${name} is not valid JSON: ${err.message}`, { cause: err })
   }
 }
 
