@@ -54,14 +54,15 @@ export default defineConfig(
   // Tests drive framework objects loosely and check them at run time; the
   // public types are pinned by test/types, where `any` stays an error. Both
   // majors of Express and Koa are loaded side by side, one under an npm alias
-  // with no types of its own, so those packages are loaded with require().
+  // with no types of its own, and passport has no types here: those packages
+  // are loaded with require().
   {
     files: ['test/**/*.ts'],
     ignores: ['test/types/**'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-require-imports': ['error', {
-        allow: ['^express4?$', '^koa2?$', '^koa-router$', '^koa-bodyparser$', '^@koa/bodyparser$'],
+        allow: ['^express4?$', '^koa2?$', '^koa-router$', '^koa-bodyparser$', '^@koa/bodyparser$', '^passport(-local)?$'],
       }],
     },
   },

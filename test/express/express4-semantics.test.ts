@@ -9,9 +9,7 @@
 import { buffered, json, streamShim, streaming, urlencoded } from '../../adapters/express/index.js'
 import { listen, send, type Reply, type Running } from '../helpers/http.js'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4')
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const express5 = require('express')
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -150,7 +148,7 @@ describe('choosing the body-parser major', () => {
     return { status: reply.status, ...JSON.parse(reply.text) }
   }
 
-  it("detects Express 4 inside a sub-app mounted on an Express 4 app", async () => {
+  it('detects Express 4 inside a sub-app mounted on an Express 4 app', async () => {
     const sub = express4()
     sub.post('/echo', echo)
     const app = express4()
