@@ -117,7 +117,7 @@ for (const number of only) {
   if (scenario === undefined) throw new RangeError(`no scenario ${number}`)
   log(`\n${number}. ${scenario.title}`)
   const t0 = Date.now()
-  const result = await scenario.run({ quick: args.quick, rounds, log })
+  const result = await scenario.run({ quick: args.quick, rounds, log, serverNode: serverNode.slice(1) })
   const section = `## ${number}. ${scenario.title}\n\n${result.markdown}\n`
   log(`(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`)
   console.log(section)
