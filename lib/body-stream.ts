@@ -129,7 +129,7 @@ export class BodyStream extends Readable {
    * is not thrown: it stays as `errored` for a later reader and goes to the
    * adapter's handler (the framework's error handling).
    */
-  override emit(event: string | symbol, ...args: any[]): boolean {
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error' && this.listenerCount('error') === 0 && isBodyError(args[0])) {
       unobservedHandlers.get(this)?.(args[0])
       return false

@@ -206,7 +206,7 @@ function mediaTypeMatcher(types: string[]): (req: HeadersLike) => boolean {
   }
 }
 
-const STRICT_JSON = /^[\x20\x09\x0a\x0d]*(\[|\{)/
+const STRICT_JSON = /^[ \t\n\r]*(\[|\{)/
 const SUSPECT_PROTO =
   /"(?:_|\\u005[Ff])(?:_|\\u005[Ff])(?:p|\\u0070)(?:r|\\u0072)(?:o|\\u006[Ff])(?:t|\\u0074)(?:o|\\u006[Ff])(?:_|\\u005[Ff])(?:_|\\u005[Ff])"\s*:/
 

@@ -66,7 +66,7 @@ export function continuePending(req: IncomingMessage): boolean {
 }
 
 /** An `http`, `https` or `http2` server: anything that emits `checkContinue` and `request`. */
-export type ContinueServer = EventEmitter & { listen(...args: any[]): unknown }
+export type ContinueServer = EventEmitter & { listen(...args: never[]): unknown }
 
 /**
  * Let routes decide about `Expect: 100-continue`: install a `checkContinue`

@@ -9,8 +9,16 @@ import type { IncomingHttpHeaders } from 'node:http'
 /** A byte count: a number of bytes or a string such as `'100kb'` or `'5gb'`. */
 export type ByteSize = number | string
 
+/**
+ * A request or response as the user's own callback types it (an Express
+ * `Request`, a Koa context's `req`, a plain `IncomingMessage`). `any`, so
+ * that a callback typed for one framework fits where stream-shim calls it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type UserTyped = any
+
 /** Media types to accept: a type-is pattern, a list of them, or a predicate. */
-export type TypeMatcher = string | readonly string[] | ((req: any) => boolean)
+export type TypeMatcher = string | readonly string[] | ((req: UserTyped) => boolean)
 
 /** The smallest request shape the core needs: its headers. */
 export interface HeadersLike {
@@ -56,7 +64,7 @@ export function parseBoolean(value: unknown, fallback: boolean, name: string): b
 }
 
 /** Check an optional function option. */
-export function parseFunction<T extends Function>(value: unknown, name: string): T | undefined {
+export function parseFunction<T extends (...args: never[]) => unknown>(value: unknown, name: string): T | undefined {
   if (value === undefined || value === null || value === false) return undefined
   if (typeof value !== 'function') throw new TypeError(`option ${name} must be function`)
   return value as T
@@ -98,12 +106,16 @@ export function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || contentLength(headers) !== undefined
 }
 
-/** The declared Content-Length, or undefined when there is none or it is not a number. */
+/**
+ * The declared Content-Length, or undefined when there is none or it is not a
+ * number. A length past 2^53 comes back rounded, which is enough: every limit
+ * is at most 2^53 − 1, so it still compares as over it.
+ */
 export function contentLength(headers: IncomingHttpHeaders): number | undefined {
   const value = headers['content-length']
   if (value === undefined || value === '') return undefined
   const length = Number(value)
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined
+  return Number.isInteger(length) && length >= 0 ? length : undefined
 }
 
 /** Reject unknown keys, so a misspelt option is a TypeError and not a silent default. */

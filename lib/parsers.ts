@@ -17,6 +17,7 @@ import {
   textCharset,
   unsupportedCharset,
   withParseFailed,
+  type JsonReviver,
 } from './text.js'
 import {
   DEFAULT_BUFFERED_LIMIT,
@@ -27,11 +28,13 @@ import {
   parseTimeout,
   typeChecker,
   type ByteSize,
+  type TypeMatcher,
+  type UserTyped,
   type HeadersLike,
 } from './options.js'
 
 /** `verify(req, res, buf, encoding)`: throw to reject the body with 403. */
-export type VerifyFunction = (req: any, res: any, buf: Buffer, encoding: string | null) => void
+export type VerifyFunction = (req: UserTyped, res: UserTyped, buf: Buffer, encoding: string | null) => void
 
 /**
  * Which body-parser major a parser behaves as: `1` for body-parser 1.x, the
@@ -63,7 +66,7 @@ export interface BaseParserOptions {
   /** Decode gzip, deflate and br bodies. Default `true`. */
   inflate?: boolean
   /** Media types to parse, or a function of the request. */
-  type?: string | readonly string[] | ((req: any) => boolean)
+  type?: TypeMatcher
   /** Called with the raw body before parsing; throw to reject it (403). */
   verify?: VerifyFunction
   /** Longest idle gap between body chunks, in ms (`false` for none). Default 30000. */
@@ -76,7 +79,7 @@ export interface JsonOptions extends BaseParserOptions {
   /** Only accept objects and arrays. Default `true`. */
   strict?: boolean
   /** Passed to `JSON.parse` as its second argument. */
-  reviver?: (this: any, key: string, value: any) => any
+  reviver?: JsonReviver
 }
 
 export interface UrlencodedOptions extends BaseParserOptions {

@@ -51,10 +51,13 @@ export function textCharset(req: HeadersLike, fallback: string): string {
   return charset
 }
 
-const LEADING_WHITESPACE = /^[\x20\x09\x0a\x0d]*/
+const LEADING_WHITESPACE = /^[ \t\n\r]*/
 
 /** `JSON.parse` with body-parser's strict mode and its error messages. */
-export function parseJson(text: string, strict: boolean, reviver?: (this: any, key: string, value: any) => any): unknown {
+/** A `JSON.parse` reviver. */
+export type JsonReviver = NonNullable<Parameters<typeof JSON.parse>[1]>
+
+export function parseJson(text: string, strict: boolean, reviver?: JsonReviver): unknown {
   if (text.length === 0) return {} // body-parser's special case for an empty body
   if (strict) {
     const start = LEADING_WHITESPACE.exec(text)![0].length
@@ -86,4 +89,3 @@ function strictViolation(text: string, index: number): Error {
 export function withParseFailed(err: Error, body: string): BodyError {
   return parseFailed(err, body)
 }
-

@@ -171,12 +171,11 @@ export function finishSending(
 ): void {
   const guarded = req as IncomingMessage & Guarded
   let left = discard - req.readableLength
-  let timer: NodeJS.Timeout | undefined
   const stop = (): void => {
     req.removeListener('data', onData)
     req.removeListener('end', finished)
     req.removeListener('close', finished)
-    if (timer !== undefined) clearTimeout(timer)
+    clearTimeout(timer)
   }
   const finished = (): void => {
     stop()
@@ -191,8 +190,10 @@ export function finishSending(
   function onData(chunk: Buffer): void {
     left -= chunk.length
     if (left < 0) cut()
-    else timer?.refresh()
+    else timer.refresh()
   }
+  const timer = setTimeout(cut, timeout > 0 ? Math.min(timeout, FINISH_GAP) : FINISH_GAP)
+  timer.unref()
   if (left < 0 || continuePending(req)) {
     cut()
     return
@@ -200,8 +201,6 @@ export function finishSending(
   req.on('data', onData)
   req.once('end', finished)
   req.once('close', finished)
-  timer = setTimeout(cut, timeout > 0 ? Math.min(timeout, FINISH_GAP) : FINISH_GAP)
-  timer.unref()
   req.resume() // the reader that failed left the request paused, which on('data') does not undo
 }
 

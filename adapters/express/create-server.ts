@@ -13,6 +13,7 @@
  */
 import http from 'node:http'
 import https from 'node:https'
+import type { UserTyped } from '../../lib/options.js'
 
 /**
  * What the servers need of an Express app (4 or 5): the request listener
@@ -20,7 +21,7 @@ import https from 'node:https'
  * (`app.request`) and responses (`app.response`).
  */
 export interface ExpressApp {
-  (req: any, res: any): unknown
+  (req: UserTyped, res: UserTyped): unknown
   request: object
   response: object
 }
@@ -116,7 +117,7 @@ function bornWith(name: string, app: ExpressApp): Pick<http.ServerOptions, 'Inco
 const callable = [http.IncomingMessage, http.ServerResponse].every((base) => !/^class\b/.test(Function.prototype.toString.call(base)))
 
 function requestClass(proto: object): typeof http.IncomingMessage {
-  const IncomingMessage = http.IncomingMessage as unknown as Function
+  const IncomingMessage = http.IncomingMessage as unknown as CallableBase
   function ExpressRequest(this: object, socket: unknown): void {
     IncomingMessage.call(this, socket)
   }
@@ -124,14 +125,17 @@ function requestClass(proto: object): typeof http.IncomingMessage {
 }
 
 function responseClass(proto: object): typeof http.ServerResponse {
-  const ServerResponse = http.ServerResponse as unknown as Function
+  const ServerResponse = http.ServerResponse as unknown as CallableBase
   function ExpressResponse(this: object, req: unknown, options: unknown): void {
     ServerResponse.call(this, req, options)
   }
   return subclass(ExpressResponse, http.ServerResponse, proto)
 }
 
-function subclass<T extends Function>(ctor: Function, Base: T, proto: object): T {
+/** node:http's constructors seen as the plain functions they are (Node 20 to 24). */
+type CallableBase = (this: object, ...args: unknown[]) => void
+
+function subclass<T extends object>(ctor: CallableBase, Base: T, proto: object): T {
   ctor.prototype = proto
   Object.setPrototypeOf(ctor, Base) // static members, and the constructor reads as a subclass of Base
   return ctor as unknown as T

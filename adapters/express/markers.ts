@@ -12,9 +12,13 @@ import { modeOf } from '../../lib/request-state.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
 import { detectBodyParser, initBody, routeFlavour } from './flavour.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
+import type { UserTyped } from '../../lib/options.js'
 
 /** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
-type Mountable = ((req: any, res: any, next: any) => void) & { stack: unknown[] }
+type Mountable = ((req: UserTyped, res: UserTyped, next: UserTyped) => void) & { stack: unknown[] }
+
+/** A route handler as Express calls it. */
+type Handler = (req: Request, res: Response, next: NextFunction) => unknown
 
 function isMountable(value: unknown, marker: string): value is Mountable {
   if (typeof value !== 'function') throw new TypeError(`${marker}() needs a handler function or a router`)
@@ -27,7 +31,7 @@ function isMountable(value: unknown, marker: string): value is Mountable {
 }
 
 /** Call `handler`, sending a thrown error or a rejected promise to `next` (Express 4 does not). */
-function invoke(handler: Function, req: Request, res: Response, next: NextFunction): void {
+function invoke(handler: Handler, req: Request, res: Response, next: NextFunction): void {
   let result: unknown
   try {
     result = handler(req, res, next)
@@ -52,7 +56,7 @@ export function attachBodyStream(req: Request, stream: BodyStream, route: string
  * body error the handler does not listen for to Express's error handling
  * while the response is still the handler's. `next` goes through once.
  */
-function runStreaming(handler: Function, req: Request & { bodyStream: BodyStream }, res: Response, next: NextFunction): void {
+function runStreaming(handler: Handler, req: Request & { bodyStream: BodyStream }, res: Response, next: NextFunction): void {
   let passed = false
   const once: NextFunction = (err?: unknown) => {
     if (passed) return
@@ -113,7 +117,7 @@ export function streaming(...args: unknown[]): unknown {
       const route = req.baseUrl + (req.route?.path ?? req.path)
       attachBodyStream(req, beginStreaming(req, res, config, route), route)
     }
-    runStreaming(handler as Function, req as Request & { bodyStream: BodyStream }, res, next)
+    runStreaming(handler as Handler, req as Request & { bodyStream: BodyStream }, res, next)
   }
   return setMarker(streamingHandler, marker)
 }

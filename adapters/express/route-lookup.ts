@@ -176,7 +176,7 @@ function relevant(decision: RouteDecision | undefined): RouteDecision | undefine
  */
 const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser'])
 
-function isBodyParser(handle: Function): boolean {
+function isBodyParser(handle: { name: string }): boolean {
   return PARSER_NAMES.has(handle.name)
 }
 
@@ -231,7 +231,7 @@ function normalizeCacheSize(value: unknown): number {
 
 // Structural views of the parts of Express 4 and router 2.x that the lookup reads.
 
-type Handler = Function & { stack?: unknown; handle?: unknown; set?: unknown }
+type Handler = ((...args: never[]) => unknown) & { stack?: unknown; handle?: unknown; set?: unknown }
 
 interface LayerLike {
   handle: Handler

@@ -4,6 +4,7 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express'
 import type { BodyStream } from '../../lib/body-stream.js'
+import type { UserTyped } from '../../lib/options.js'
 
 declare global {
   namespace Express {
@@ -26,6 +27,6 @@ export type StreamingHandler = (req: StreamingRequest, res: Response, next: Next
 export type BufferedHandler = (req: Request, res: Response, next: NextFunction) => unknown
 
 /** Connect-style middleware, as body-parser returns: works on Express and on plain node:http. */
-export type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void
+export type Middleware = (req: UserTyped, res: UserTyped, next: (err?: unknown) => void) => void
 
 export type { Router }

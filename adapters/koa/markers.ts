@@ -15,6 +15,9 @@ import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose, type 
 import type { KoaBufferedOptions, KoaMiddleware, StreamingMiddleware } from './types.js'
 
 /** An @koa/router Router (or koa-router's), or the middleware its `routes()` returns. */
+// `Function`, not a call signature: a signature in this union would take the
+// contextual type away from the parameters of a middleware passed to streaming().
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type RouterLike = { stack: object[]; routes(): unknown } | (Function & { router: { stack: object[] } })
 
 function isRouterLike(value: unknown): value is RouterLike {

@@ -75,7 +75,7 @@ export function resolveRoute(ctx: Context): RouteDecision | undefined {
   return undefined
 }
 
-function resolveIn(router: RouterLike, dispatch: Function, ctx: Context): RouteDecision | undefined {
+function resolveIn(router: RouterLike, dispatch: object, ctx: Context): RouteDecision | undefined {
   try {
     if (typeof router.matchHost === 'function' && !router.matchHost(ctx.host)) return undefined
     const result = router.match(requestPath(router, ctx), ctx.method)

@@ -8,9 +8,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import request from 'supertest'
 import { streamShim, streaming } from '../../adapters/express/index.js'
+import cors from 'cors'
 import { frameworks } from '../helpers/http.js'
-
-const cors = require('cors')
 
 describe.each(frameworks)('%s: middleware in front of a streaming route', (_name, express) => {
   function app(withErrorHandler: boolean) {

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import path from 'node:path'
+import { constants } from 'node:buffer'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { RawConnection, head, type RawResponse } from './raw-client.js'
@@ -211,7 +212,8 @@ describe.each(FLAVORS)('%s with default error handling', (flavor) => {
 
   it('413s a buffered route with no limit when the declared length is more than one Buffer holds (finding 3)', async () => {
     const conn = await RawConnection.open(server.port)
-    await conn.write(head('/b/huge', octets(String(2 ** 53 - 1))))
+    // One more byte than a Buffer holds: 2^32 on Node 20, 2^53 from Node 22 on.
+    await conn.write(head('/b/huge', octets((BigInt(constants.MAX_LENGTH) + 1n).toString())))
     conn.write(bytes(64 * 1024, 5)).catch(() => {})
     const reply = await conn.response(3000)
     expect(reply.status).toBe(413)
