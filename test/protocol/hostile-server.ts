@@ -14,6 +14,7 @@ import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import Router from '@koa/router'
 import createError from 'http-errors'
+import multer from 'multer'
 import * as expressShim from '../../adapters/express/index.js'
 import * as koaShim from '../../adapters/koa/index.js'
 
@@ -120,6 +121,10 @@ function expressApp(express: any): http.RequestListener {
     app.put(`/s/${name}`, auth, expressShim.streaming(STREAMING, (req: any, res: any) => style(req.bodyStream, req, (status, body) => res.status(status).json(body))))
   }
   app.put('/s/next-error', expressShim.streaming(STREAMING, (_req: any, _res: any, next: any) => next(createError(422))))
+  // multer reads `req` itself on a streaming route; its errors go to next().
+  app.put('/s/multer', multer({ limits: { fileSize: 64 * 1024 } }).any(), expressShim.streaming(STREAMING, (req: any, res: any) => {
+    res.json({ files: (req.files ?? []).length })
+  }))
   app.put('/s/throw', expressShim.streaming(STREAMING, () => {
     throw createError(409)
   }))
