@@ -5,12 +5,15 @@
  *
  * Node would read such a body to its end, however large, before it lets the
  * framework's default error handler answer (Express's final handler waits
- * for the request to end) and to keep the connection. Here the body is ended
- * at once for everyone still waiting on it, so the framework answers without
- * waiting and without a `100 Continue`, and what the client still sends is
- * thrown away by Node's parser. The connection is kept when at most
- * `discard` declared bytes are left and no `100 Continue` is pending, and
- * closed after the response otherwise.
+ * for the request to end) and to keep the connection. Here, when something
+ * drains the request without reading it, the body is ended at once for
+ * everyone waiting on it, so the framework answers without waiting and
+ * without a `100 Continue`, and what the client still sends is thrown away
+ * by Node's parser. The connection is kept when at most `discard` declared
+ * bytes are left and no `100 Continue` is pending, and closed (lingering, see
+ * `lingerOnClose()`) after the response otherwise. A body cut off half-way
+ * by a failed read is the exception: the client may finish sending it,
+ * within `discard`, before the response goes out, as with body-parser.
  *
  * stream-shim never answers here: the response stays the framework's.
  * HTTP/1 only; an HTTP/2 stream is left to Node.
@@ -117,14 +120,15 @@ export function cutOffHalfWay(err: Error & { type?: unknown }, received: number)
 
 /**
  * After a read failed with `err` before the whole body arrived, how the rest
- * is given up when the framework drains the request. A body refused before
- * any byte of it was read (a declared length over the limit, an encoding not
- * decoded) ends at once, and its connection is kept when at most `discard`
- * declared bytes are left. A body cut off half-way (over the limit while
- * flowing, undecodable) may finish arriving within `discard` before a
- * waiting response goes out. Either of the last two closes the connection
- * after the response (said in its headers now), and so does a client that
- * stalled or went away.
+ * is given up when the framework drains the request:
+ * - a client that stalled or went away: the connection is closed;
+ * - a body refused before any byte of it was read (a declared length over
+ *   the limit, an encoding not decoded): it ends at once, and the connection
+ *   is kept when at most `discard` declared bytes are left;
+ * - a body cut off half-way (over the limit while flowing, undecodable): the
+ *   client may finish sending it within `discard` before a waiting response
+ *   goes out, and the connection is closed.
+ * A close is said in the response's headers now, while they are not sent.
  */
 export function afterFailedRead(
   req: IncomingMessage,
