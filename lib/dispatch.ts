@@ -16,14 +16,13 @@ import {
   type StreamingOptions,
 } from './config.js'
 import { sendContinue } from './continue.js'
-import { contentEncoding, encodingRefusal } from './decode.js'
-import { mediaTypeUnsupported, streamNotReadable, tooLarge, type BodyError } from './errors.js'
+import { mediaTypeUnsupported, streamNotReadable, type BodyError } from './errors.js'
 import { perMarker, type Marker } from './markers.js'
 import type { Parser } from './parsers.js'
-import { contentLength } from './options.js'
 import { consumedBy, requestHasBody, setMode } from './request-state.js'
 import { stepAside } from './step-aside.js'
 import { warnBodyNotBuffered } from './unread-body.js'
+import { refusalFromHeaders } from './wire-reader.js'
 
 /** A configured shim: its own parsers and streaming defaults, and the merged ones per marker. */
 export interface Shim {
@@ -99,7 +98,6 @@ export function passOnUnread(req: IncomingMessage, res: ServerResponse | undefin
   if (stream.accepted || stream.refusal !== undefined) return undefined
   stream.destroy()
   ;(req as { _body?: boolean })._body = undefined
-  setMode(req, 'buffered')
   return beginBuffered(req, res, fallbackParsers.get(req) ?? (defaultParsers ??= createParsers()))
 }
 
@@ -112,12 +110,7 @@ export function passOnUnread(req: IncomingMessage, res: ServerResponse | undefin
 function checkHeaders(req: IncomingMessage, config: StreamingConfig): BodyError | undefined {
   if (!requestHasBody(req)) return undefined
   if (config.types !== undefined && !config.types(req)) return mediaTypeUnsupported(req.headers['content-type'] ?? '')
-  const encoding = contentEncoding(req.headers)
-  const refusal = encodingRefusal(encoding, config.inflate)
-  if (refusal !== undefined) return refusal
-  const expected = contentLength(req.headers)
-  if (encoding === 'identity' && expected !== undefined && expected > config.limit) return tooLarge(config.limit, expected)
-  return undefined
+  return refusalFromHeaders(req, config)
 }
 
 /**

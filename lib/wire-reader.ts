@@ -24,8 +24,8 @@ import {
   tooLargeWhileReading,
   type BodyError,
 } from './errors.js'
-import { contentEncoding, createDecoder } from './decode.js'
-import { contentLength } from './options.js'
+import { contentEncoding, createDecoder, encodingRefusal } from './decode.js'
+import { contentLength, type HeadersLike } from './options.js'
 import { clientGone, consumedBy, requestHasBody, wireComplete } from './request-state.js'
 
 export interface WireOptions {
@@ -47,6 +47,20 @@ export interface WireSink {
   end(): void
   /** The read failed. Called at most once, and never after `end()`. */
   error(err: BodyError): void
+}
+
+/**
+ * Why a body is refused from its headers alone, before any byte is read: a
+ * Content-Encoding it cannot decode (415), or a declared Content-Length over
+ * the limit for an identity body (413). The reader's own first check, and the
+ * one a streaming route raises before its handler runs.
+ */
+export function refusalFromHeaders(req: HeadersLike, options: Pick<WireOptions, 'limit' | 'inflate'>): BodyError | undefined {
+  const encoding = contentEncoding(req.headers)
+  const refusal = encodingRefusal(encoding, options.inflate)
+  if (refusal !== undefined) return refusal
+  const expected = contentLength(req.headers)
+  return encoding === 'identity' && expected !== undefined && expected > options.limit ? tooLarge(options.limit, expected) : undefined
 }
 
 export class WireReader {
@@ -101,16 +115,10 @@ export class WireReader {
     // A buffered read fails as body-parser's would; a streaming one says why and what to do.
     if (consumer !== undefined) return this.#fail(streamNotReadable(this.#holdEnd ? undefined : consumer))
     if (clientGone(req)) return this.#fail(aborted(this.expected, 0))
-    let decoder: Transform | null
-    try {
-      decoder = createDecoder(contentEncoding(req.headers), this.#options.inflate)
-    } catch (err) {
-      return this.#fail(err as BodyError)
-    }
+    const refusal = refusalFromHeaders(req, this.#options)
+    if (refusal !== undefined) return this.#fail(refusal)
+    const decoder = createDecoder(contentEncoding(req.headers), this.#options.inflate)
     const { expected } = this
-    if (decoder === null && expected !== undefined && expected > this.#options.limit) {
-      return this.#fail(tooLarge(this.#options.limit, expected))
-    }
     if (!requestHasBody(req) || (decoder === null && expected === 0)) {
       // Nothing to read; the stream is left untouched.
       this.#wireDone = true
