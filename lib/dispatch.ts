@@ -20,7 +20,7 @@ import { mediaTypeUnsupported, streamNotReadable, type BodyError } from './error
 import { perMarker, type Marker } from './markers.js'
 import type { Parser } from './parsers.js'
 import { consumedBy, requestHasBody, setMode } from './request-state.js'
-import { stepAside } from './step-aside.js'
+import { stepAside, stepIn } from './step-aside.js'
 import { warnBodyNotBuffered } from './unread-body.js'
 import { refusalFromHeaders } from './wire-reader.js'
 
@@ -95,10 +95,24 @@ let defaultParsers: readonly Parser[] | undefined
  * nothing to do (the body was asked for, or no parser takes it).
  */
 export function passOnUnread(req: IncomingMessage, res: ServerResponse | undefined, stream: BodyStream): Promise<void> | undefined {
-  if (stream.accepted || stream.refusal !== undefined) return undefined
+  if (!releaseUnread(req, stream)) return undefined
+  return beginBuffered(req, res, fallbackParsers.get(req) ?? (defaultParsers ??= createParsers()))
+}
+
+/**
+ * Give an unread streaming request back, as if the shim had not set it up:
+ * the stream is dropped and the body left on the wire for whoever reads it
+ * next (a body parser of the route's own). A refusal from the streaming
+ * route's headers (its media types, its limit) no longer applies; a body
+ * someone else consumed stays refused. Returns false when the body was
+ * asked for already.
+ */
+export function releaseUnread(req: IncomingMessage, stream: BodyStream): boolean {
+  if (stream.accepted || stream.refusal?.type === 'stream.not.readable') return false
   stream.destroy()
   ;(req as { _body?: boolean })._body = undefined
-  return beginBuffered(req, res, fallbackParsers.get(req) ?? (defaultParsers ??= createParsers()))
+  stepIn(req)
+  return true
 }
 
 /**

@@ -280,3 +280,22 @@ function warnOnce(key: string, message: string, code: string): void {
   warnedRoutes.add(key)
   process.emitWarning(message, { type: 'StreamShimWarning', code })
 }
+
+/**
+ * Warn once per route, outside production, that a streaming route ran on a
+ * request `streamShim()` had already buffered because it could not see the
+ * route from where it is mounted (behind koa-mount or koa-compose, a path or
+ * method rewritten by middleware behind the shim, an `app.use(path, subApp)`
+ * or vhost sub-app). The handler still gets every byte, replayed, but under
+ * the buffered limit: a larger body was refused before the route ran.
+ */
+export function warnBufferedBeforeStreaming(route: string): void {
+  warnOnce(
+    `buffered ${route}`,
+    `the streaming route ${route} received a body stream-shim had already buffered, because streamShim() could not ` +
+      'tell from where it is mounted that this route would run (a router behind koa-mount or koa-compose, a sub-app, ' +
+      'or middleware behind the shim rewriting the path or method). The body is replayed to the handler, but under the ' +
+      'buffered limit. Mount the router on the app itself, or move path-rewriting middleware in front of streamShim().',
+    'STREAM_SHIM_BUFFERED_BEFORE_STREAMING',
+  )
+}

@@ -3,12 +3,13 @@
  * whole router) reads its request body.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { beginBuffered, beginStreaming, guardBody, passOnUnread } from '../../lib/dispatch.js'
+import { beginBuffered, beginStreaming, guardBody, passOnUnread, releaseUnread } from '../../lib/dispatch.js'
 import { checkBufferedOptions, streamingConfig } from '../../lib/config.js'
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
 import { setMarker } from '../../lib/markers.js'
 import { stepIn } from '../../lib/step-aside.js'
-import { modeOf } from '../../lib/request-state.js'
+import { isParsed, modeOf } from '../../lib/request-state.js'
+import { warnBufferedBeforeStreaming } from '../../lib/unread-body.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
 import { detectBodyParser, initBody, routeFlavour } from './flavour.js'
 import type { BufferedHandler, StreamingHandler } from './types.js'
@@ -51,6 +52,29 @@ export function attachBodyStream(req: Request, stream: BodyStream, route: string
 }
 
 /**
+ * A request set up for a streaming handler reaches buffered handlers with its
+ * body unread (a streaming handler passed it on with `next('route')`, or
+ * middleware behind the shim sent it to another route): read and parse it
+ * for them, or, when the route has a body parser of its own (`ownParser`),
+ * leave the body on the wire for it. Returns a promise while reading.
+ */
+export function handOverUnread(req: Request, res: Response, ownParser: boolean): Promise<void> | undefined {
+  const stream = req.bodyStream
+  if (stream === undefined) return undefined
+  let reading: Promise<void> | undefined
+  if (ownParser) {
+    if (!releaseUnread(req, stream)) return undefined
+  } else {
+    reading = passOnUnread(req, res, stream)
+    if (reading === undefined && stream.accepted) return undefined
+  }
+  req.bodyStream = undefined as never
+  req.body = undefined
+  initBody(req, detectBodyParser(req)) // {} on Express 4, as its body-parser 1.x gives
+  return reading
+}
+
+/**
  * Run a streaming handler: raise the body's refusal from its headers where
  * the handler would run (after the middleware in front of it), and pass a
  * body error the handler does not listen for to Express's error handling
@@ -63,12 +87,7 @@ function runStreaming(handler: Handler, req: Request & { bodyStream: BodyStream 
     passed = true
     if (err === 'route' || err === 'router') {
       // Passed on unread: the handlers after this one expect req.body.
-      const reading = passOnUnread(req, res, req.bodyStream)
-      if (reading !== undefined || !req.bodyStream.accepted) {
-        req.bodyStream = undefined as never
-        req.body = undefined
-        initBody(req, detectBodyParser(req)) // {} on Express 4, as its body-parser 1.x gives
-      }
+      const reading = handOverUnread(req, res, false)
       if (reading !== undefined) {
         reading.then(() => next(err), next)
         return
@@ -115,6 +134,7 @@ export function streaming(...args: unknown[]): unknown {
       // Not dispatched by streamShim() (not mounted, or it could not tell the
       // route): set the stream up here. A buffered read already re-armed req.
       const route = req.baseUrl + (req.route?.path ?? req.path)
+      if (isParsed(req)) warnBufferedBeforeStreaming(`${req.method} ${route}`)
       attachBodyStream(req, beginStreaming(req, res, config, route), route)
     }
     runStreaming(handler as Handler, req as Request & { bodyStream: BodyStream }, res, next)

@@ -6,7 +6,9 @@
  * changing them.
  */
 import { parse as legacyParseUrl } from 'node:url'
-import type { Request } from 'express'
+import type { NextFunction, Request, Response } from 'express'
+import { modeOf } from '../../lib/request-state.js'
+import { handOverUnread } from './markers.js'
 import { getMarker, type Marker } from '../../lib/markers.js'
 
 /** What the lookup found for a request. */
@@ -186,13 +188,14 @@ function summarize(root: RouterLike): MarkSummary {
   let anyMethod = false
   let mustWalk = false
   const seen = new Set<RouterLike>()
-  const visit = (router: RouterLike): void => {
+  const visit = (router: RouterLike, inherited: Marker | undefined): void => {
     if (seen.has(router)) return
     seen.add(router)
     dependencies.recordAll(router)
     for (const layer of router.stack) {
       const route = layer.route
       if (route !== undefined && route !== null) {
+        guardRoute(layer, route, inherited)
         dependencies.recordAll(route)
         for (const handler of route.stack) {
           if (isBodyParser(handler.handle)) mustWalk = true
@@ -203,13 +206,14 @@ function summarize(root: RouterLike): MarkSummary {
         continue
       }
       const handle = layer.handle
-      if (isBodyParser(handle) || handle.name === 'mounted_app') mustWalk = true
-      if (getMarker(handle) !== undefined) anyMethod = true // a marked router or middleware
+      if (isBodyParser(handle) || isOpaqueMount(handle)) mustWalk = true
+      const marker = getMarker(handle)
+      if (marker !== undefined) anyMethod = true // a marked router or middleware
       const inner = isRouter(handle) ? handle : isApp(handle) ? rootRouter(handle as AppLike) : undefined
-      if (inner !== undefined) visit(inner)
+      if (inner !== undefined) visit(inner, marker ?? inherited)
     }
   }
-  visit(root)
+  visit(root, undefined)
   return {
     dependencies,
     mustWalk,
@@ -370,7 +374,7 @@ function lookupIn(
     let inner: RouterLike | undefined
     if (isRouter(handle)) inner = handle
     else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
-    else if (handle.name === 'mounted_app') return UNCERTAIN // `app.use(path, app)`: a closure we cannot look into
+    else if (isOpaqueMount(handle)) return UNCERTAIN // `app.use(path, app)`, vhost: a closure we cannot look into
     else if (marker !== undefined) return freezeDecision(marker, mountPath || '/', parsers.seen)
     else {
       // Plain middleware, assumed to call next(); a body parser among them reads the body first.
@@ -472,6 +476,46 @@ function remainingPath(path: string, layerPath: string): string {
   const rest = path.slice(layerPath.length)
   return rest[0] === '/' ? rest : '/' + rest
 }
+
+/**
+ * Middleware that hands requests to an app or router hidden in its closure:
+ * Express's own wrapper for `app.use(path, subApp)`, and the vhost package.
+ */
+function isOpaqueMount(handle: { name: string }): boolean {
+  return handle.name === 'mounted_app' || handle.name === 'vhost'
+}
+
+const kGuard = Symbol('stream-shim.route-guard')
+
+/**
+ * Wrap a route's dispatch so that, when the route that actually runs is not
+ * the streaming one the shim predicted (middleware behind the shim rewrote
+ * the URL or the method, a router passed on with `next('router')`), its
+ * handlers get the buffered body they expect. Installed once per route, on
+ * the routes the lookup reads; a request the shim did not set up for
+ * streaming goes straight through.
+ */
+function guardRoute(layer: LayerLike, route: RouteLike, inherited: Marker | undefined): void {
+  const dispatch = layer.handle as Handler & { [kGuard]?: true }
+  if (dispatch[kGuard] === true) return
+  const guard = function routeGuard(req: Request, res: Response, next: NextFunction): unknown {
+    if (req.bodyStream !== undefined && modeOf(req) === 'streaming') {
+      const marker = routeMarker(route, req.method) ?? inherited
+      if (marker?.mode !== 'streaming') {
+        const reading = handOverUnread(req, res, routeHasParser(route, req.method))
+        if (reading !== undefined) {
+          reading.then(() => (dispatch as RouteDispatch)(req, res, next), next)
+          return undefined
+        }
+      }
+    }
+    return (dispatch as RouteDispatch)(req, res, next)
+  }
+  Object.defineProperty(guard, kGuard, { value: true })
+  layer.handle = guard as unknown as Handler
+}
+
+type RouteDispatch = (req: Request, res: Response, next: NextFunction) => unknown
 
 function isRouter(value: unknown): value is Handler & RouterLike {
   return typeof value === 'function' && Array.isArray((value as { stack?: unknown }).stack)

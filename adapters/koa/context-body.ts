@@ -8,7 +8,7 @@ import type { Context } from 'koa'
 import type { BodyStream } from '../../lib/body-stream.js'
 import { alreadyRead } from '../../lib/buffer-request.js'
 import type { CoBodyParsers } from '../../lib/co-body-parsers.js'
-import { beginBuffered, guardBody } from '../../lib/dispatch.js'
+import { beginBuffered, guardBody, releaseUnread } from '../../lib/dispatch.js'
 import { isParsed, requestHasBody, setMode } from '../../lib/request-state.js'
 import { decodeText } from '../../lib/text.js'
 import type { KoaBufferedOptions } from './types.js'
@@ -28,6 +28,27 @@ export interface BufferedConfig {
 export function attachBodyStream(ctx: Context, stream: BodyStream, route: string): void {
   ctx.request.bodyStream = stream
   guardBody(ctx.request, 'ctx.request.body', 'ctx.request.bodyStream', `${ctx.method} ${route}`)
+}
+
+/** The shim's buffered settings for a request it set up for streaming, in case a buffered route runs instead. */
+const fallbackConfig = new WeakMap<IncomingMessage, BufferedConfig>()
+
+export function rememberFallback(req: IncomingMessage, config: BufferedConfig): void {
+  fallbackConfig.set(req, config)
+}
+
+/**
+ * A request set up for a streaming route reaches a buffered route with its
+ * body unread (middleware behind the shim rewrote the path, say): read and
+ * parse it there, with the shim's buffered settings, as @koa/bodyparser would
+ * have.
+ */
+export async function handOverUnread(ctx: Context, fallback: () => BufferedConfig): Promise<void | typeof CLIENT_CLOSED> {
+  const stream = ctx.request.bodyStream
+  if (stream === undefined || !releaseUnread(ctx.req, stream)) return
+  ctx.request.bodyStream = undefined
+  ctx.request.body = undefined
+  return bufferBody(ctx, fallbackConfig.get(ctx.req) ?? fallback())
 }
 
 /** What `bufferBody` returns when the client was gone and it answered 499: stop there. */

@@ -10,7 +10,8 @@ import { beginStreaming } from '../../lib/dispatch.js'
 import { setMarker, type Marker } from '../../lib/markers.js'
 import { parseBoolean } from '../../lib/options.js'
 import { stepIn } from '../../lib/step-aside.js'
-import { modeOf } from '../../lib/request-state.js'
+import { isParsed, modeOf } from '../../lib/request-state.js'
+import { warnBufferedBeforeStreaming } from '../../lib/unread-body.js'
 import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose, type BufferedConfig } from './context-body.js'
 import type { KoaBufferedOptions, KoaMiddleware, StreamingMiddleware } from './types.js'
 
@@ -73,6 +74,7 @@ export function streaming(...args: unknown[]): unknown {
         // the route): set the stream up here. A buffered read re-armed ctx.req.
         const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute
         const route = typeof matched === 'string' ? matched : ctx.path
+        if (isParsed(ctx.req)) warnBufferedBeforeStreaming(`${ctx.method} ${route}`)
         stream = beginStreaming(ctx.req, ctx.res, config, route)
         attachBodyStream(ctx, stream, route)
       }

@@ -7,6 +7,9 @@
  */
 import type { Context } from 'koa'
 import { getMarker, type Marker } from '../../lib/markers.js'
+import { modeOf } from '../../lib/request-state.js'
+import { CLIENT_CLOSED, handOverUnread, type BufferedConfig } from './context-body.js'
+import { bufferedConfig } from './markers.js'
 
 /** What the lookup found for a request. */
 export interface RouteDecision {
@@ -19,7 +22,7 @@ export interface RouteDecision {
 // Structural views of the parts of @koa/router that the lookup reads.
 
 interface LayerLike {
-  stack: unknown[]
+  stack: unknown[] & { [kGuarded]?: true }
   methods: string[]
   path: unknown
   paramNames?: unknown[]
@@ -76,6 +79,7 @@ export function resolveRoute(ctx: Context): RouteDecision | undefined {
 }
 
 function resolveIn(router: RouterLike, dispatch: object, ctx: Context): RouteDecision | undefined {
+  guardRoutes(router, dispatch)
   try {
     if (typeof router.matchHost === 'function' && !router.matchHost(ctx.host)) return undefined
     const result = router.match(requestPath(router, ctx), ctx.method)
@@ -110,4 +114,36 @@ function chosenLayers(router: RouterLike, matched: LayerLike[]): LayerLike[] {
     return chosen === undefined ? [] : [chosen]
   }
   return matched.length === 0 ? [] : [matched[matched.length - 1]]
+}
+
+const kGuarded = Symbol('stream-shim.route-guard')
+const guardedRouters = new WeakMap<RouterLike, number>()
+let defaultConfig: BufferedConfig | undefined
+
+/**
+ * Put a guard in front of each route of `router` (once per route; again only
+ * for routes added since): when the route that actually runs is not the
+ * streaming one the shim predicted (middleware behind the shim rewrote the
+ * path or the method), a buffered route still gets `ctx.request.body`.
+ */
+function guardRoutes(router: RouterLike, dispatch: object): void {
+  if (guardedRouters.get(router) === router.stack.length) return
+  guardedRouters.set(router, router.stack.length)
+  for (const layer of router.stack) {
+    if (layer.methods.length === 0 || layer.stack[kGuarded] === true) continue
+    const guard = function routeGuard(ctx: Context, next: () => Promise<unknown>): unknown {
+      if (ctx.request.bodyStream === undefined || modeOf(ctx.req) !== 'streaming' || streamsHere(layer, router, dispatch)) return next()
+      return handOverUnread(ctx, () => (defaultConfig ??= bufferedConfig({}))).then((outcome) => (outcome === CLIENT_CLOSED ? undefined : next()))
+    }
+    layer.stack.unshift(guard)
+    Object.defineProperty(layer.stack, kGuarded, { value: true })
+  }
+}
+
+/** Whether a streaming marker applies to this route: its handlers', its own, or its router's. */
+function streamsHere(layer: LayerLike, router: RouterLike, dispatch: object): boolean {
+  let marker = getMarker(dispatch) ?? getMarker(router)
+  marker = getMarker(layer) ?? marker
+  for (const handler of layer.stack) marker = getMarker(handler) ?? marker
+  return marker?.mode === 'streaming'
 }

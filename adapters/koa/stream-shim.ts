@@ -8,7 +8,7 @@ import type { Context, Next } from 'koa'
 import { beginStreaming, createShim } from '../../lib/dispatch.js'
 import { perMarker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
-import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose } from './context-body.js'
+import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose, rememberFallback } from './context-body.js'
 import { bufferedConfig } from './markers.js'
 import { resolveRoute } from './route-lookup.js'
 import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
@@ -39,6 +39,7 @@ export function streamShim(options: KoaShimOptions = {}) {
           // A refusal from the headers is raised by the route, after the middleware in front of it.
           const route = decision!.path
           attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), route), route)
+          rememberFallback(ctx.req, buffered)
         } else {
           if ((await bufferBody(ctx, bufferedFor(marker))) === CLIENT_CLOSED) return
         }

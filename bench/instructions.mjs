@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Instructions per request for any of the benchmark's apps, counted by
+// valgrind's callgrind: a measure a busy machine does not distort, unlike
+// req/s and CPU time. Each server runs under callgrind; it is warmed up, its
+// counters are zeroed, it serves a fixed number of 1 KB JSON POSTs from a
+// client in this process (8 keep-alive connections), and the counters are
+// dumped. Needs valgrind and `npm run build`; about a minute per app.
+//
+//   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] \
+//     express:jsonNone express:jsonExpress express:jsonShim express:jsonOurs koa:jsonBodyparser koa:jsonShim
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { SMALL_JSON } from './apps/common.mjs'
+import { table } from './lib/stats.mjs'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    node: { type: 'string', default: process.execPath },
+    requests: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '3000' },
+  },
+})
+const REQUESTS = Number(values.requests)
+const WARMUP = Number(values.warmup)
+const APPS = positionals.length > 0
+  ? positionals
+  : ['express:jsonNone', 'express:jsonExpress', 'express:jsonShim', 'express:jsonOurs', 'koa:jsonBodyparser', 'koa:jsonShim']
+
+const SERVER = `
+  const [module, name] = process.argv[1].split(':')
+  const apps = await import(new URL('./apps/' + module + '.mjs', ${JSON.stringify(new URL('./', import.meta.url).href)}))
+  const server = apps[name]()
+  server.keepAliveTimeout = 60_000
+  server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port))
+  process.on('SIGTERM', () => process.exit(0))
+`
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
+
+function post(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, agent, method: 'POST', path: '/json',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SMALL_JSON) },
+    }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`))
+      res.resume()
+      res.on('end', resolve)
+    })
+    req.on('error', reject)
+    req.end(SMALL_JSON)
+  })
+}
+
+async function load(port, count) {
+  let left = count
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (left-- > 0) await post(port)
+  }))
+}
+
+async function instructionsPerRequest(app) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, values.node, '--input-type=module', '-e', SERVER, app], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  try {
+    let output = ''
+    child.stdout.setEncoding('utf8')
+    while (!/port (\d+)/.test(output)) {
+      const [chunk] = await once(child.stdout, 'data')
+      output += chunk
+    }
+    const port = Number(/port (\d+)/.exec(output)[1])
+    await load(port, WARMUP)
+    execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' })
+    await load(port, REQUESTS)
+    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' })
+    const dump = readdirSync(dir).find((f) => f.startsWith('out.'))
+    const totals = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(path.join(dir, dump), 'utf8'))
+    return Number(totals[1]) / REQUESTS
+  } finally {
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const version = execFileSync(values.node, ['--version'], { encoding: 'utf8' }).trim()
+const counts = new Map()
+for (const app of APPS) {
+  counts.set(app, await instructionsPerRequest(app))
+  console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request`)
+}
+agent.destroy()
+const reference = (app) => (app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress'))
+console.log(`Node ${version}, ${REQUESTS} 1 KB JSON POSTs after ${WARMUP} of warm-up, 8 keep-alive connections\n`)
+console.log(table(
+  ['App', 'k instructions/req', 'vs the framework\'s own parser'],
+  APPS.map((app) => [app, Math.round(counts.get(app) / 1000), reference(app) ? `${(reference(app) / counts.get(app)).toFixed(3)}×` : '–']),
+))
