@@ -34,12 +34,15 @@ export { unsupportedCharset }
 
 /** Whether iconv-lite can decode `charset`. */
 export function charsetExists(charset: string): boolean {
-  return iconv.encodingExists(charset)
+  return charset === 'utf-8' || iconv.encodingExists(charset)
 }
 
 /** Decode bytes to a string, as body-parser does with iconv-lite. */
 export function decodeText(buf: Buffer, charset: string): string {
-  if (charset === 'utf-8' || charset === 'utf8') return buf.toString('utf8').replace(/^\uFEFF/, '')
+  if (charset === 'utf-8' || charset === 'utf8') {
+    const text = buf.toString('utf8')
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  }
   if (!iconv.encodingExists(charset)) throw unsupportedCharset(charset)
   return iconv.decode(buf, charset)
 }
@@ -47,11 +50,19 @@ export function decodeText(buf: Buffer, charset: string): string {
 /** The charset to decode a text body with; 415 `charset.unsupported` when iconv-lite lacks it. */
 export function textCharset(req: HeadersLike, fallback: string): string {
   const charset = requestCharset(req) ?? fallback
-  if (!iconv.encodingExists(charset)) throw unsupportedCharset(charset)
+  if (!charsetExists(charset)) throw unsupportedCharset(charset)
   return charset
 }
 
-const LEADING_WHITESPACE = /^[ \t\n\r]*/
+/** The index of the first character that is not JSON whitespace. */
+function skipWhitespace(text: string): number {
+  let i = 0
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) break
+  }
+  return i
+}
 
 /** `JSON.parse` with body-parser's strict mode and its error messages. */
 /** A `JSON.parse` reviver. */
@@ -60,9 +71,9 @@ export type JsonReviver = NonNullable<Parameters<typeof JSON.parse>[1]>
 export function parseJson(text: string, strict: boolean, reviver?: JsonReviver): unknown {
   if (text.length === 0) return {} // body-parser's special case for an empty body
   if (strict) {
-    const start = LEADING_WHITESPACE.exec(text)![0].length
-    const first = text[start]
-    if (first !== undefined && first !== '{' && first !== '[') throw strictViolation(text, start)
+    const start = skipWhitespace(text)
+    const first = text.charCodeAt(start)
+    if (start < text.length && first !== 0x7b /* { */ && first !== 0x5b /* [ */) throw strictViolation(text, start)
   }
   try {
     return JSON.parse(text, reviver)

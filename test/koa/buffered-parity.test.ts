@@ -35,6 +35,7 @@ const DEFAULT_CASES: Case[] = [
   { name: 'answers 400 to invalid JSON', request: { path: '/r', headers: json, body: '{"a":' } },
   { name: 'answers 400 to a JSON string in strict mode', request: { path: '/r', headers: json, body: '"str"' } },
   { name: 'answers 400 to a __proto__ key', request: { path: '/r', headers: json, body: '{"a":{"__proto__":{"x":1}}}' } },
+  { name: 'answers 400 to a __proto__ key spelt with escapes', request: { path: '/r', headers: json, body: '{"a":{"\\u005f\\u005F\\u0070roto__":{"x":1}}}' } },
   { name: 'gives {} for an empty JSON body', request: { path: '/r', headers: { ...json, 'content-length': '0' } } },
   { name: 'answers 413 to JSON over 1mb', request: { path: '/r', headers: json, body: JSON.stringify({ a: 'x'.repeat(1024 * 1024) }) } },
   { name: 'parses a form with nested keys and dots', request: { path: '/r', headers: form, body: 'a[b]=1&c.d=2&e=3&e=4&f=%C3%A9' } },
