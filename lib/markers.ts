@@ -27,8 +27,22 @@ export function getMarker<Options = unknown>(value: unknown): Marker<Options> | 
  */
 export function setMarker<T extends object>(target: T, marker: Marker, copied = false): T {
   Object.defineProperty(target, kMarker, { value: Object.freeze(marker), configurable: true, enumerable: copied })
+  markings.count++
   return target
 }
+
+/**
+ * How many markers have been set, by every loaded copy of stream-shim: a
+ * summary of where markers are (which a route lookup keeps to skip work)
+ * holds only while this count is unchanged.
+ */
+export function markerCount(): number {
+  return markings.count
+}
+
+const markings: { count: number } = ((globalThis as { [key: symbol]: unknown })[Symbol.for('stream-shim.markings')] ??= {
+  count: 0,
+}) as { count: number }
 
 /**
  * A function giving, for a marker of `mode`, the route's settings built from

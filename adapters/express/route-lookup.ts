@@ -135,6 +135,9 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
   resolveRoute.markedRoute = function markedRoute(req: Request): RouteDecision | undefined {
     const found = target(req)
     if (found === undefined) return undefined
+    // An app where no marker serves this method and no parser of its own runs: no key, no cache.
+    const known = summaries.get(found.root)
+    if (known !== undefined && !known.mustWalk && !known.mayApply(req.method) && known.dependencies.unchanged()) return undefined
     const key = routerKey(found.root, req.method, found.path)
     const hit = limit > 0 ? cached(key) : undefined
     if (hit !== undefined) return relevant(hit.decision)
@@ -214,13 +217,19 @@ function summarize(root: RouterLike): MarkSummary {
     }
   }
   visit(root, undefined)
+  const verdicts = new Map<string, boolean>()
   return {
     dependencies,
     mustWalk,
     mayApply(method) {
       if (anyMethod) return true
-      const name = method.toLowerCase()
-      return methods.has(name) || (name === 'head' && methods.has('get'))
+      let verdict = verdicts.get(method)
+      if (verdict === undefined) {
+        const name = method.toLowerCase()
+        verdict = methods.has(name) || (name === 'head' && methods.has('get'))
+        if (verdicts.size < 64) verdicts.set(method, verdict)
+      }
+      return verdict
     },
   }
 }

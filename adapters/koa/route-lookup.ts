@@ -6,7 +6,7 @@
  * `match()`, and changes nothing.
  */
 import type { Context } from 'koa'
-import { getMarker, type Marker } from '../../lib/markers.js'
+import { getMarker, markerCount, type Marker } from '../../lib/markers.js'
 import { modeOf } from '../../lib/request-state.js'
 import { CLIENT_CLOSED, handOverUnread, type BufferedConfig } from './context-body.js'
 import { bufferedConfig } from './markers.js'
@@ -78,6 +78,17 @@ export function resolveRoute(ctx: Context): RouteDecision | undefined {
   return undefined
 }
 
+/**
+ * The shim's question: `resolveRoute(ctx)` when a marker may apply, else
+ * undefined at once (no router on the app carries one: every route is
+ * buffered with the shim's options).
+ */
+export function markedRoute(ctx: Context): RouteDecision | undefined {
+  const middleware = (ctx.app as { middleware?: unknown }).middleware
+  if (!Array.isArray(middleware) || !markedRouters(ctx.app, middleware)) return undefined
+  return resolveRoute(ctx)
+}
+
 function resolveIn(router: RouterLike, dispatch: object, ctx: Context): RouteDecision | undefined {
   guardRoutes(router, dispatch)
   try {
@@ -146,4 +157,49 @@ function streamsHere(layer: LayerLike, router: RouterLike, dispatch: object): bo
   marker = getMarker(layer) ?? marker
   for (const handler of layer.stack) marker = getMarker(handler) ?? marker
   return marker?.mode === 'streaming'
+}
+
+/**
+ * Whether any router mounted on the app carries a marker (on the router, its
+ * dispatch middleware, a layer or a handler). Kept per app while the app's
+ * middleware list and its routers' stacks keep their lengths and no marker
+ * has been set since.
+ */
+interface MarkSummary {
+  markers: number
+  middleware: number
+  routers: RouterLike[]
+  lengths: number[]
+  marked: boolean
+}
+
+const summaries = new WeakMap<object, MarkSummary>()
+
+function markedRouters(app: object, middleware: unknown[]): boolean {
+  const summary = summaries.get(app)
+  if (summary !== undefined && summaryHolds(summary, middleware)) return summary.marked
+  const fresh = summarize(middleware)
+  summaries.set(app, fresh)
+  return fresh.marked
+}
+
+function summaryHolds(summary: MarkSummary, middleware: unknown[]): boolean {
+  if (summary.markers !== markerCount() || summary.middleware !== middleware.length) return false
+  for (let i = 0; i < summary.routers.length; i++) if (summary.routers[i].stack.length !== summary.lengths[i]) return false
+  return true
+}
+
+function summarize(middleware: unknown[]): MarkSummary {
+  const routers: RouterLike[] = []
+  let marked = false
+  for (const fn of middleware) {
+    const router = typeof fn === 'function' ? (fn as { router?: unknown }).router : undefined
+    if (!isRouter(router)) continue
+    routers.push(router)
+    if (getMarker(fn) !== undefined || getMarker(router) !== undefined) marked = true
+    for (const layer of router.stack) {
+      if (getMarker(layer) !== undefined || layer.stack.some((handler) => getMarker(handler) !== undefined)) marked = true
+    }
+  }
+  return { markers: markerCount(), middleware: middleware.length, routers, lengths: routers.map((r) => r.stack.length), marked }
 }
