@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isBodyError, parseFailed, verifyFailed } from './errors.js'
 import type { Parser } from './parsers.js'
-import { readBody } from './read-body.js'
+import { readBodyThen } from './read-body.js'
 import { isParsed, markParsed, requestHasBody } from './request-state.js'
 
 /** What a buffered request carries once stream-shim has read it. */
@@ -51,7 +51,45 @@ export function bufferRequest(
   } catch (err) {
     return Promise.reject(err)
   }
-  return readBody(req, parser, res).then(({ body }) => applyBody(req, res, parser, body, charset, claim))
+  return new Promise((resolve, reject) => {
+    readBodyThen(req, parser, res, (err, result) => {
+      if (err !== undefined) return reject(err)
+      try {
+        applyBody(req, res, parser, result!.body, charset, claim)
+      } catch (error) {
+        return reject(error)
+      }
+      resolve()
+    })
+  })
+}
+
+/**
+ * `bufferRequest` with a callback, for the hot path: `done` is called once,
+ * with the error or with nothing, possibly before this function returns.
+ */
+export function bufferRequestThen(
+  req: IncomingMessage & BufferedFields,
+  res: ServerResponse | undefined,
+  parser: Parser,
+  claim: boolean,
+  done: (err?: unknown) => void,
+): void {
+  let charset: string | null
+  try {
+    charset = parser.charset(req)
+  } catch (err) {
+    return done(err)
+  }
+  readBodyThen(req, parser, res, (err, result) => {
+    if (err !== undefined) return done(err)
+    try {
+      applyBody(req, res, parser, result!.body, charset, claim)
+    } catch (error) {
+      return done(error)
+    }
+    done()
+  })
 }
 
 /** Verify and parse a body that has been read, and populate the request. */

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BodyStream } from './body-stream.js'
-import { alreadyRead, bufferRequest, selectParser } from './buffer-request.js'
+import { alreadyRead, bufferRequest, bufferRequestThen, selectParser } from './buffer-request.js'
 import {
   DEFAULT_STREAMING,
   checkShimOptions,
@@ -143,6 +143,26 @@ export function beginBuffered(
   if (alreadyRead(req)) return undefined
   const parser = selectParser(req, parsers)
   return parser === undefined ? undefined : bufferRequest(req, res, parser, claim)
+}
+
+/**
+ * `beginBuffered` with a callback, for the hot path: returns false when there
+ * is nothing to read (and `done` is not called), else true, and `done` is
+ * called once the body is parsed or failed, possibly before this returns.
+ */
+export function beginBufferedThen(
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+  parsers: readonly Parser[],
+  claim: boolean,
+  done: (err?: unknown) => void,
+): boolean {
+  setMode(req, 'buffered')
+  if (alreadyRead(req)) return false
+  const parser = selectParser(req, parsers)
+  if (parser === undefined) return false
+  bufferRequestThen(req, res, parser, claim, done)
+  return true
 }
 
 /**

@@ -50,6 +50,24 @@ export function readBody(
   res?: ServerResponse,
 ): Promise<ReadBodyResult> {
   return new Promise<ReadBodyResult>((resolve, reject) => {
+    readBodyThen(req, options, res, (err, result) => (err === undefined ? resolve(result!) : reject(err)))
+  })
+}
+
+/**
+ * `readBody` with a callback instead of a promise, for the hot path: `done`
+ * is called once, with the error or with the result (possibly before this
+ * function returns, when the body is refused from its headers).
+ */
+export function readBodyThen(
+  req: IncomingMessage,
+  options: ReadBodyOptions,
+  res: ServerResponse | undefined,
+  done: (err: BodyError | undefined, result?: ReadBodyResult) => void,
+): void {
+  const resolve = (result: ReadBodyResult) => done(undefined, result)
+  const reject = (err: BodyError) => done(err)
+  {
     const identity = contentEncoding(req.headers) === 'identity'
     const collector = new Collector(identity ? contentLength(req.headers) : undefined)
     const wireChunks: Buffer[] = []
@@ -102,7 +120,7 @@ export function readBody(
       true,
     )
     reader.start()
-  })
+  }
 }
 
 /** Bodies declared this small are allocated at once. */
@@ -128,6 +146,12 @@ class Collector {
     if (this.#whole !== undefined) {
       chunk.copy(this.#whole, this.#length)
       this.#length += chunk.length
+      return true
+    }
+    if (this.#length === 0 && chunk.length === expected) {
+      // The whole body in one chunk (a small body usually is): keep it as it is.
+      this.#whole = chunk
+      this.#length = chunk.length
       return true
     }
     this.#chunks.push(chunk)

@@ -83,6 +83,14 @@ export class WireReader {
   /** Reading with 'readable' and read() rather than 'data'. */
   #pulling = false
   #timer: NodeJS.Timeout | undefined
+  /** Listeners are on the request. */
+  #attached = false
+  /** Made when needed: the 'readable' listener of a pulling read, and the decoder's listeners. */
+  #pull: (() => void) | undefined
+  #onDecoded: ((chunk: Buffer) => void) | undefined
+  #onDecoderEnd: (() => void) | undefined
+  #onDecoderError: ((err: Error) => void) | undefined
+  #onDecoderDrain: (() => void) | undefined
 
   /**
    * `holdEnd`: the sink will put the bytes back into the request (`handBack`),
@@ -126,19 +134,30 @@ export class WireReader {
     }
     if (decoder !== null) {
       this.#decoder = decoder
+      // Listeners made here, not per reader: most bodies are not encoded.
+      this.#onDecoded = (chunk: Buffer) => this.#deliver(chunk, decoder)
+      this.#onDecoderEnd = () => {
+        if (this.#state === 'reading') this.#finish()
+      }
+      this.#onDecoderError = (err: Error) => this.#fail(encodingInvalid(err, contentEncoding(this.#req.headers)))
+      this.#onDecoderDrain = () => {
+        if (!this.#wireDone && !this.#paused && !this.#pulling) this.#req.resume()
+      }
       decoder.on('data', this.#onDecoded)
       decoder.on('end', this.#onDecoderEnd)
       decoder.on('error', this.#onDecoderError)
       decoder.on('drain', this.#onDecoderDrain)
     }
+    this.#attached = true
     req.on('close', this.#onClose)
     req.on('error', this.#onError)
-    this.#armTimer()
+    armSoon(this)
     // A reader that will put the bytes back must see the last one before Node
     // emits 'end'. With a known length and no decoder, 'data' tells (the last
     // declared byte); otherwise read() is asked while the stream says there is more.
     this.#pulling = this.#holdEnd && (decoder !== null || expected === undefined)
     if (this.#pulling) {
+      this.#pull = () => this.#pullNow()
       this.#pull()
       if (this.#state === 'reading') req.on('readable', this.#pull)
       return
@@ -172,16 +191,12 @@ export class WireReader {
   handBack(bytes: Buffer): void {
     const req = this.#req
     if (bytes.length > 0) req.unshift(bytes)
-    if (req.readableFlowing === false) {
-      // The last-byte pause left the stream explicitly paused, and a later
-      // on('data') would not start it. Adding and removing a 'readable'
-      // listener puts it back to "not flowing yet".
-      req.on('readable', noop)
-      req.removeListener('readable', noop)
-    }
+    // The last-byte pause left the stream explicitly paused, and a later
+    // on('data') would not start it: put it back to "not flowing yet".
+    if (req.readableFlowing === false) (req as { readableFlowing: boolean | null }).readableFlowing = null
   }
 
-  #pull = (): void => {
+  #pullNow(): void {
     const req = this.#req
     while (this.#state === 'reading' && !this.#wireDone) {
       // An ended request with nothing buffered is complete: do not call read(),
@@ -204,7 +219,7 @@ export class WireReader {
       this.#fail(sizeInvalid(expected, this.received))
       return
     }
-    this.#armTimer()
+    this.#timer?.refresh()
     this.#sink.wire?.(chunk)
     if (this.#decoder === null) {
       this.#deliver(chunk, this.#req)
@@ -218,9 +233,6 @@ export class WireReader {
     }
   }
 
-  #onDecoded = (chunk: Buffer): void => {
-    this.#deliver(chunk, this.#decoder!)
-  }
 
   #deliver(chunk: Buffer, source: { pause(): unknown }): void {
     if (this.#state !== 'reading') return
@@ -235,9 +247,6 @@ export class WireReader {
     }
   }
 
-  #onDecoderDrain = (): void => {
-    if (!this.#wireDone && !this.#paused && !this.#pulling) this.#req.resume()
-  }
 
   #onWireEnd = (): void => {
     if (this.#state !== 'reading' || this.#wireDone) return
@@ -253,13 +262,6 @@ export class WireReader {
     else this.#decoder.end() // the decoder finishes the job
   }
 
-  #onDecoderEnd = (): void => {
-    if (this.#state === 'reading') this.#finish()
-  }
-
-  #onDecoderError = (err: Error): void => {
-    this.#fail(encodingInvalid(err, contentEncoding(this.#req.headers)))
-  }
 
   #onClose = (): void => {
     if (!this.#wireDone && !wireComplete(this.#req)) this.#fail(aborted(this.expected, this.received))
@@ -268,6 +270,11 @@ export class WireReader {
   #onError = (err: Error & { code?: string }): void => {
     if (err.code === 'ECONNRESET' || err.message === 'aborted') this.#fail(aborted(this.expected, this.received))
     else this.#fail(abortedBy(err, this.expected, this.received))
+  }
+
+  /** Arm the idle timer if the body is still being read (see `armSoon`). */
+  armIfReading(): void {
+    if (this.#state === 'reading' && this.#timer === undefined) this.#armTimer()
   }
 
   #armTimer(): void {
@@ -311,10 +318,12 @@ export class WireReader {
   }
 
   #detachRequest(): void {
+    if (!this.#attached) return
+    this.#attached = false
     const req = this.#req
     req.removeListener('data', this.#onWire)
     req.removeListener('end', this.#onWireEnd)
-    req.removeListener('readable', this.#pull)
+    if (this.#pull !== undefined) req.removeListener('readable', this.#pull)
     req.removeListener('close', this.#onClose)
     req.removeListener('error', this.#onError)
   }
@@ -325,11 +334,11 @@ export class WireReader {
     this.#detachRequest()
     const decoder = this.#decoder
     if (decoder !== null) {
-      decoder.removeListener('data', this.#onDecoded)
-      decoder.removeListener('end', this.#onDecoderEnd)
-      decoder.removeListener('drain', this.#onDecoderDrain)
+      decoder.removeListener('data', this.#onDecoded!)
+      decoder.removeListener('end', this.#onDecoderEnd!)
+      decoder.removeListener('drain', this.#onDecoderDrain!)
       if (failed) {
-        decoder.removeListener('error', this.#onDecoderError)
+        decoder.removeListener('error', this.#onDecoderError!)
         decoder.on('error', noop)
         decoder.destroy()
       }
@@ -339,3 +348,22 @@ export class WireReader {
 }
 
 function noop(): void {}
+
+/**
+ * Readers whose idle timer is armed at the end of this turn of the event
+ * loop rather than when they start: a small body usually arrives in the same
+ * turn as its headers and is read whole before then, and it never needs a
+ * timer. One `setImmediate` serves every reader started in the turn.
+ */
+let toArm: WireReader[] = []
+
+function armSoon(reader: WireReader): void {
+  if (toArm.length === 0) setImmediate(armPending)
+  toArm.push(reader)
+}
+
+function armPending(): void {
+  const readers = toArm
+  toArm = []
+  for (const reader of readers) reader.armIfReading()
+}

@@ -6,7 +6,7 @@
  */
 import type { NextFunction, Request, Response } from 'express'
 import type { ShimOptions } from '../../lib/config.js'
-import { beginBuffered, beginStreaming } from '../../lib/dispatch.js'
+import { beginBufferedThen, beginStreaming } from '../../lib/dispatch.js'
 import { modeOf, requestHasBody, setMode } from '../../lib/request-state.js'
 import { shimByBodyParser } from './flavour.js'
 import { attachBodyStream } from './markers.js'
@@ -54,8 +54,6 @@ export function streamShim(options?: ShimOptions) {
     flavoured.defaultBody(req)
     // Where the route cannot be seen (a sub-app), parse without claiming the
     // body: parsers further in read it again with their own options.
-    const reading = beginBuffered(req, res, shim.parsersFor(marker), decision?.unseen !== true)
-    if (reading === undefined) next()
-    else reading.then(() => next(), next)
+    if (!beginBufferedThen(req, res, shim.parsersFor(marker), decision?.unseen !== true, next)) next()
   }
 }

@@ -8,7 +8,8 @@ import type { Context } from 'koa'
 import type { BodyStream } from '../../lib/body-stream.js'
 import { alreadyRead } from '../../lib/buffer-request.js'
 import type { CoBodyParsers } from '../../lib/co-body-parsers.js'
-import { beginBuffered, guardBody, releaseUnread } from '../../lib/dispatch.js'
+import type { Parser } from '../../lib/parsers.js'
+import { beginBufferedThen, guardBody, releaseUnread } from '../../lib/dispatch.js'
 import { isParsed, requestHasBody, setMode } from '../../lib/request-state.js'
 import { decodeText } from '../../lib/text.js'
 import type { KoaBufferedOptions } from './types.js'
@@ -66,7 +67,21 @@ export const CLIENT_CLOSED = Symbol('client closed')
  * request whose client is already gone gets 499, as there, and
  * `CLIENT_CLOSED` is returned: the caller runs nothing after it.
  */
-export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<void | typeof CLIENT_CLOSED> {
+export function bufferBody(ctx: Context, config: BufferedConfig): Promise<void | typeof CLIENT_CLOSED> {
+  return new Promise((resolve, reject) => {
+    bufferBodyThen(ctx, config, (err, outcome) => (err === undefined ? resolve(outcome) : reject(err)))
+  })
+}
+
+/**
+ * `bufferBody` with a callback, for the hot path: `done` is called once, with
+ * the error, or with `CLIENT_CLOSED` or nothing, possibly before this returns.
+ */
+export function bufferBodyThen(
+  ctx: Context,
+  config: BufferedConfig,
+  done: (err: unknown, outcome?: typeof CLIENT_CLOSED) => void,
+): void {
   const req = ctx.req as IncomingMessage & { body?: unknown; rawBody?: unknown }
   const { parsers } = config
   if (
@@ -76,12 +91,12 @@ export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<
     ctx.disableBodyParser
   ) {
     setMode(req, 'buffered')
-    return
+    return done(undefined)
   }
   if (config.enableRawChecking && req.body !== undefined) {
     setMode(req, 'buffered')
     ctx.request.body = req.body
-    return
+    return done(undefined)
   }
   if (req.closed) {
     // As @koa/bodyparser: the client is gone before its body was read; answer
@@ -89,45 +104,62 @@ export async function bufferBody(ctx: Context, config: BufferedConfig): Promise<
     setMode(req, 'buffered')
     ctx.status = 499
     ctx.body = 'Request already closed'
-    return CLIENT_CLOSED
+    return done(undefined, CLIENT_CLOSED)
   }
   const list = config.detectJSON?.(ctx) === true && parsers.anyJson !== undefined ? [parsers.anyJson] : parsers.list
   const wasRead = alreadyRead(req)
   // The core leaves the parsed body on ctx.req.body; @koa/bodyparser puts it there only with patchNode.
   const hadBody = Object.hasOwn(req, 'body')
   const ownBody = req.body
-  try {
-    await beginBuffered(req, ctx.res, list)
-  } catch (err) {
-    if (config.onError === undefined) throw err
-    config.onError(err as Error, ctx)
-    return
+  const afterRead = (err?: unknown): void => {
+    try {
+      if (err !== undefined) {
+        if (config.onError === undefined) return done(err)
+        config.onError(err as Error, ctx)
+        return done(undefined)
+      }
+      if (!takeBody(ctx, config, list, wasRead) && config.onError !== undefined) return done(undefined)
+      if (config.patchNode) patchNode(req, ctx.request)
+      else if (hadBody) req.body = ownBody
+      else delete req.body
+    } catch (error) {
+      return done(error)
+    }
+    done(undefined)
   }
+  if (!beginBufferedThen(req, ctx.res, list, true, afterRead)) afterRead()
+}
+
+/**
+ * Put what was read on `ctx.request`. Returns false when a parse error went
+ * to `onError` (nothing more to do); without `onError` it is thrown.
+ */
+function takeBody(ctx: Context, config: BufferedConfig, list: readonly Parser[], wasRead: boolean): boolean {
+  const req = ctx.req as IncomingMessage & { body?: unknown; rawBody?: unknown }
+  const { parsers } = config
   const request = ctx.request
   if (isParsed(req) && Buffer.isBuffer(req.rawBody)) {
     request.body = req.body
     request.rawBodyBuffer = req.rawBody
     request.rawBody ??= decodeText(req.rawBody, parsers.encoding)
-  } else {
-    // Nothing was read. A matching Content-Type without a body reads as co-body
-    // reads an empty stream; anything else gets `{}`, as @koa/bodyparser gives.
-    const parser = wasRead || requestHasBody(req) ? undefined : list.find((p) => p.matches(req))
-    if (parser === undefined) {
-      request.body = {}
-    } else {
-      try {
-        request.body = parser.parse(Buffer.alloc(0), parsers.encoding)
-        request.rawBody ??= ''
-      } catch (err) {
-        if (config.onError === undefined) throw err
-        config.onError(err as Error, ctx)
-        return
-      }
-    }
+    return true
   }
-  if (config.patchNode) patchNode(req, request)
-  else if (hadBody) req.body = ownBody
-  else delete req.body
+  // Nothing was read. A matching Content-Type without a body reads as co-body
+  // reads an empty stream; anything else gets `{}`, as @koa/bodyparser gives.
+  const parser = wasRead || requestHasBody(req) ? undefined : list.find((p) => p.matches(req))
+  if (parser === undefined) {
+    request.body = {}
+    return true
+  }
+  try {
+    request.body = parser.parse(Buffer.alloc(0), parsers.encoding)
+    request.rawBody ??= ''
+  } catch (err) {
+    if (config.onError === undefined) throw err
+    config.onError(err as Error, ctx)
+    return false
+  }
+  return true
 }
 
 /**

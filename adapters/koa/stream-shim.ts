@@ -7,10 +7,10 @@
 import type { Context, Next } from 'koa'
 import { beginStreaming, createShim } from '../../lib/dispatch.js'
 import { perMarker } from '../../lib/markers.js'
-import { modeOf } from '../../lib/request-state.js'
-import { CLIENT_CLOSED, attachBodyStream, bufferBody, keepConnectionClose, rememberFallback } from './context-body.js'
+import { isParsed, modeOf } from '../../lib/request-state.js'
+import { CLIENT_CLOSED, attachBodyStream, bufferBodyThen, keepConnectionClose, rememberFallback } from './context-body.js'
 import { bufferedConfig } from './markers.js'
-import { resolveRoute } from './route-lookup.js'
+import { markedRoute } from './route-lookup.js'
 import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
 
 /**
@@ -30,24 +30,34 @@ export function streamShim(options: KoaShimOptions = {}) {
   const buffered = bufferedConfig(bufferedOptions)
   const bufferedFor = perMarker('buffered', buffered, (own) => bufferedConfig(bufferedOptions, own as KoaBufferedOptions))
 
-  return async function streamShim(ctx: Context, next: Next): Promise<void> {
-    try {
-      if (modeOf(ctx.req) === undefined) {
-        const decision = resolveRoute(ctx)
-        const marker = decision?.marker
-        if (marker?.mode === 'streaming') {
-          // A refusal from the headers is raised by the route, after the middleware in front of it.
-          const route = decision!.path
-          attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), route), route)
-          rememberFallback(ctx.req, buffered)
-        } else {
-          if ((await bufferBody(ctx, bufferedFor(marker))) === CLIENT_CLOSED) return
-        }
-      } // else: mounted twice; the first one did the work
-      await next()
-    } catch (err) {
-      keepConnectionClose(ctx, err)
-      throw err
+  return function streamShim(ctx: Context, next: Next): Promise<void> {
+    if (modeOf(ctx.req) !== undefined) return next() // mounted twice: the first one did the work
+    const decision = markedRoute(ctx)
+    const marker = decision?.marker
+    if (marker?.mode === 'streaming') {
+      // A refusal from the headers is raised by the route, after the middleware in front of it.
+      const route = decision!.path
+      attachBodyStream(ctx, beginStreaming(ctx.req, ctx.res, shim.streamingFor(marker), route), route)
+      rememberFallback(ctx.req, buffered)
+      return next().then(undefined, (err: unknown) => rethrowKeepingClose(ctx, err))
     }
+    return new Promise<void>((resolve, reject) => {
+      bufferBodyThen(ctx, bufferedFor(marker), (err, outcome) => {
+        if (err !== undefined) {
+          keepConnectionClose(ctx, err)
+          reject(err)
+        } else if (outcome !== CLIENT_CLOSED) {
+          // A body left unread (a type no parser takes) may be given up later, and its error answered.
+          resolve(isParsed(ctx.req) ? next() : next().then(undefined, (error: unknown) => rethrowKeepingClose(ctx, error)))
+        } else {
+          resolve()
+        }
+      })
+    })
   }
+}
+
+function rethrowKeepingClose(ctx: Context, err: unknown): never {
+  keepConnectionClose(ctx, err)
+  throw err
 }
