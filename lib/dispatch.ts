@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BodyStream } from './body-stream.js'
-import { alreadyRead, bufferRequest, bufferRequestThen, selectParser } from './buffer-request.js'
+import { bodyRecord } from './body-record.js'
+import { alreadyRead, bufferRequestThen, selectParser } from './buffer-request.js'
 import {
   DEFAULT_STREAMING,
   checkShimOptions,
@@ -139,10 +140,18 @@ export function beginBuffered(
   parsers: readonly Parser[],
   claim = true,
 ): Promise<void> | undefined {
-  setMode(req, 'buffered')
-  if (alreadyRead(req)) return undefined
-  const parser = selectParser(req, parsers)
-  return parser === undefined ? undefined : bufferRequest(req, res, parser, claim)
+  // done may be called before beginBufferedThen returns (a refusal from the headers).
+  let early: { err: unknown } | undefined
+  let settle: ((err: unknown) => void) | undefined
+  const started = beginBufferedThen(req, res, parsers, claim, (err) => {
+    if (settle !== undefined) settle(err)
+    else early = { err }
+  })
+  if (!started) return undefined
+  return new Promise<void>((resolve, reject) => {
+    settle = (err) => (err === undefined ? resolve() : reject(err))
+    if (early !== undefined) settle(early.err)
+  })
 }
 
 /**
@@ -161,7 +170,12 @@ export function beginBufferedThen(
   if (alreadyRead(req)) return false
   const parser = selectParser(req, parsers)
   if (parser === undefined) return false
-  bufferRequestThen(req, res, parser, claim, done)
+  // The dev-time body record (lib/body-record.ts), off unless asked for.
+  const recorded = bodyRecord.track?.(req)
+  bufferRequestThen(req, res, parser, claim, recorded === undefined ? done : (err) => {
+    recorded(err)
+    done(err)
+  })
   return true
 }
 

@@ -181,7 +181,7 @@ function relevant(decision: RouteDecision | undefined): RouteDecision | undefine
  */
 const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser'])
 
-function isBodyParser(handle: { name: string }): boolean {
+export function isBodyParser(handle: { name: string }): boolean {
   return PARSER_NAMES.has(handle.name)
 }
 
@@ -449,7 +449,7 @@ function handlesMethod(route: RouteLike, method: string): boolean {
 }
 
 /** The first marker among the route's handlers that run for `method` (as `route.dispatch` picks them). */
-function routeMarker(route: RouteLike, method: string): Marker | undefined {
+export function routeMarker(route: RouteLike, method: string): Marker | undefined {
   let name = method.toLowerCase()
   if (name === 'head' && !route.methods.head) name = 'get'
   for (const layer of route.stack) {
@@ -462,7 +462,7 @@ function routeMarker(route: RouteLike, method: string): Marker | undefined {
 }
 
 /** Whether one of the route's handlers for `method` is a body parser (a route-level `express.raw()`, say). */
-function routeHasParser(route: RouteLike, method: string): boolean {
+export function routeHasParser(route: RouteLike, method: string): boolean {
   let name = method.toLowerCase()
   if (name === 'head' && !route.methods.head) name = 'get'
   return route.stack.some((layer) => (!layer.method || layer.method === name) && isBodyParser(layer.handle))
@@ -490,7 +490,7 @@ function remainingPath(path: string, layerPath: string): string {
  * Middleware that hands requests to an app or router hidden in its closure:
  * Express's own wrapper for `app.use(path, subApp)`, and the vhost package.
  */
-function isOpaqueMount(handle: { name: string }): boolean {
+export function isOpaqueMount(handle: { name: string }): boolean {
   return handle.name === 'mounted_app' || handle.name === 'vhost'
 }
 
@@ -526,16 +526,16 @@ function guardRoute(layer: LayerLike, route: RouteLike, inherited: Marker | unde
 
 type RouteDispatch = (req: Request, res: Response, next: NextFunction) => unknown
 
-function isRouter(value: unknown): value is Handler & RouterLike {
+export function isRouter(value: unknown): value is Handler & RouterLike {
   return typeof value === 'function' && Array.isArray((value as { stack?: unknown }).stack)
 }
 
-function isApp(value: Handler): boolean {
+export function isApp(value: Handler): boolean {
   return typeof value.handle === 'function' && typeof value.set === 'function'
 }
 
 /** The app's router: `app._router` in Express 4 (where reading `app.router` throws), `app.router` in Express 5. */
-function rootRouter(app: AppLike): RouterLike | undefined {
+export function rootRouter(app: AppLike): RouterLike | undefined {
   if (isRouter(app._router)) return app._router
   try {
     const router = app.router
@@ -589,7 +589,7 @@ function legacyPathname(url: string): string | undefined {
   }
 }
 
-function patternText(pattern: unknown): string | undefined {
+export function patternText(pattern: unknown): string | undefined {
   if (typeof pattern === 'string') return pattern
   if (pattern instanceof RegExp) return String(pattern)
   return undefined

@@ -11,6 +11,7 @@ import { modeOf, requestHasBody, setMode } from '../../lib/request-state.js'
 import { shimByBodyParser } from './flavour.js'
 import { attachBodyStream } from './markers.js'
 import { createRouteResolver } from './route-lookup.js'
+import { describedShim } from '../../lib/shim-options.js'
 
 /**
  * Mount first: `app.use(streamShim())`. Replaces `express.json()`,
@@ -25,7 +26,7 @@ export function streamShim(options?: ShimOptions) {
   const shimFor = shimByBodyParser(options) // body-parser 1.x semantics on Express 4 (flavour.ts)
   const resolve = createRouteResolver()
 
-  return function streamShim(req: Request, res: Response, next: NextFunction): void {
+  return describedShim(options, function streamShim(req: Request, res: Response, next: NextFunction): void {
     const flavoured = shimFor(req)
     const shim = flavoured.shim
     if (modeOf(req) !== undefined || !requestHasBody(req)) {
@@ -55,5 +56,5 @@ export function streamShim(options?: ShimOptions) {
     // Where the route cannot be seen (a sub-app), parse without claiming the
     // body: parsers further in read it again with their own options.
     if (!beginBufferedThen(req, res, shim.parsersFor(marker), decision?.unseen !== true, next)) next()
-  }
+  })
 }

@@ -41,7 +41,7 @@ interface RouterLike {
   matchHost?(host: string): boolean
 }
 
-function isRouter(value: unknown): value is RouterLike {
+export function isRouter(value: unknown): value is RouterLike {
   return (
     typeof value === 'object' &&
     value !== null &&

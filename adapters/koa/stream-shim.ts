@@ -11,6 +11,7 @@ import { isParsed, modeOf } from '../../lib/request-state.js'
 import { CLIENT_CLOSED, attachBodyStream, bufferBodyThen, keepConnectionClose, rememberFallback } from './context-body.js'
 import { bufferedConfig } from './markers.js'
 import { markedRoute } from './route-lookup.js'
+import { describedShim } from '../../lib/shim-options.js'
 import type { KoaBufferedOptions, KoaShimOptions } from './types.js'
 
 /**
@@ -30,7 +31,7 @@ export function streamShim(options: KoaShimOptions = {}) {
   const buffered = bufferedConfig(bufferedOptions)
   const bufferedFor = perMarker('buffered', buffered, (own) => bufferedConfig(bufferedOptions, own as KoaBufferedOptions))
 
-  return function streamShim(ctx: Context, next: Next): Promise<void> {
+  return describedShim(options, function streamShim(ctx: Context, next: Next): Promise<void> {
     if (modeOf(ctx.req) !== undefined) return next() // mounted twice: the first one did the work
     const decision = markedRoute(ctx)
     const marker = decision?.marker
@@ -54,7 +55,7 @@ export function streamShim(options: KoaShimOptions = {}) {
         }
       })
     })
-  }
+  })
 }
 
 function rethrowKeepingClose(ctx: Context, err: unknown): never {
