@@ -135,34 +135,23 @@ function defaultShim(): Shim {
 // The body record.
 
 const tables = new WeakMap<AppLike, BodyRecordTable>()
-/** Recorded apps, in the order recordBodies() was called: a Node request does not say which Koa app serves it. */
-const apps: WeakRef<AppLike>[] = []
+/** The recorded app each request entered (a Node request does not say which Koa app serves it). */
+const appOf = new WeakMap<IncomingMessage, AppLike>()
 
 function pathnameOf(url: string | undefined): string {
   const path = (url ?? '/').split('?')[0]
   return path.startsWith('/') ? path : new URL(path, 'http://x').pathname
 }
 
-/**
- * The route key for a Koa request: the first recorded app whose routers
- * take it (with a context holding what `resolveRoute()` reads), else the
- * first app's "no route" row.
- */
+/** The route key for a Koa request, with a context holding what `resolveRoute()` reads. */
 function koaKeyer(req: IncomingMessage): RecordTarget | undefined {
-  if ((req as { app?: unknown }).app !== undefined) return undefined // an Express request
-  const path = pathnameOf(req.url)
-  let first: AppLike | undefined
-  for (const ref of apps) {
-    const app = ref.deref()
-    if (app === undefined) continue
-    first ??= app
-    const forwarded = app.proxy === true ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0].trim() : ''
-    const host = forwarded || req.headers.host || String(req.headers[':authority'] ?? '')
-    const ctx = { app, method: req.method, path, host } as unknown as Context
-    const decision = resolveRoute(ctx)
-    if (decision !== undefined) return { table: tables.get(app)!, key: `${req.method} ${decision.path}` }
-  }
-  return first === undefined ? undefined : { table: tables.get(first)!, key: `${req.method} (no route)` }
+  const app = appOf.get(req)
+  if (app === undefined) return undefined
+  const forwarded = app.proxy === true ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0].trim() : ''
+  const host = forwarded || req.headers.host || String(req.headers[':authority'] ?? '')
+  const ctx = { app, method: req.method, path: pathnameOf(req.url), host } as unknown as Context
+  const decision = resolveRoute(ctx)
+  return { table: tables.get(app)!, key: decision === undefined ? `${req.method} (no route)` : `${req.method} ${decision.path}` }
 }
 
 /**
@@ -171,8 +160,9 @@ function koaKeyer(req: IncomingMessage): RecordTarget | undefined {
  * 413s. `describeRoutes(app)` then reports it with each route. For
  * development: in production (`NODE_ENV=production`) nothing is recorded and
  * this returns false. Memory stays bounded (at most 1000 routes, 512 samples
- * each for the percentiles). With several Koa apps recorded in one process,
- * a request is counted for the first whose routers take it.
+ * each for the percentiles). Call it before `app.listen()` (or
+ * `app.callback()`): it puts a middleware first in the app's chain to note
+ * which app a request entered.
  *
  * @example
  * if (recordBodies(app)) router.get('/_routes', (ctx) => { ctx.body = formatRoutes(describeRoutes(app)) })
@@ -182,7 +172,11 @@ export function recordBodies(app: unknown): boolean {
   if (!recordingAllowed()) return false
   if (!tables.has(app)) {
     tables.set(app, new BodyRecordTable())
-    apps.push(new WeakRef(app))
+    // First in the chain Koa composes (on app.callback(), so before listen()): note which app a request entered.
+    app.middleware.unshift(function recordBodiesEntry(ctx: Context, next: () => Promise<unknown>) {
+      appOf.set(ctx.req, app)
+      return next()
+    })
   }
   addRouteKeyer(koaKeyer)
   return true
