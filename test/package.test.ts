@@ -33,7 +33,7 @@ describe('the packed package', () => {
     const files = run(npm, ['pack', '--dry-run', '--json'], root)
     const listed = (JSON.parse(files)[0].files as Array<{ path: string }>).map((f) => f.path)
     expect(listed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/cjs/adapters/express/index.js', 'dist/esm/adapters/express/index.d.ts']))
-    expect(listed.filter((f) => !/^(dist\/|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([])
+    expect(listed.filter((f) => !/^(dist\/|bin\/stream-shim\.mjs$|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([])
   })
 
   it.each(['stream-shim/express', 'stream-shim/koa', 'stream-shim'])('can be require()d as %s', (entry) => {
@@ -68,6 +68,26 @@ describe('the packed package', () => {
       })`
     const out = run(process.execPath, ['--input-type=module', '-e', script], dir)
     expect(JSON.parse(out)).toEqual([{ x: 1 }, { n: 5 }])
+  })
+
+  it('runs `npx stream-shim routes` on an app module, as a table and as JSON', () => {
+    writeFileSync(
+      path.join(dir, 'app.cjs'),
+      `const express = require('express')
+      const { streamShim, streaming } = require('stream-shim/express')
+      const app = express()
+      app.use(streamShim())
+      app.put('/up/:name', streaming({ limit: '5gb' }, (req, res) => res.end()))
+      app.post('/legacy', (req, res) => res.json(req.body))
+      module.exports = app`,
+    )
+    const table = run(npm, ['exec', '--', 'stream-shim', 'routes', './app.cjs'], dir)
+    expect(table).toMatch(/^PUT +\/up\/:name +streaming +5 GB +any +30000 ms$/m)
+    const rows = JSON.parse(run(npm, ['exec', '--', 'stream-shim', 'routes', './app.cjs', '--json'], dir))
+    expect(rows.map((row: { method: string; path: string; mode: string }) => `${row.method} ${row.path} ${row.mode}`)).toEqual([
+      'PUT /up/:name streaming',
+      'POST /legacy buffered',
+    ])
   })
 
   it('type-checks a consumer against the shipped declarations, in both module systems', () => {

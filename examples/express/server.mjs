@@ -1,43 +1,18 @@
-// An Express app with stream-shim: one streaming upload route and two legacy routes.
+// An Express app with stream-shim: a streaming upload route with an upload
+// page, two legacy routes, and the migration report.
 // Run from the repository root: npm run demo (or: npm run build && node examples/express/server.mjs)
-import { createWriteStream } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import express from 'express'
-import { createServer, installContinue, streamShim, streaming } from 'stream-shim/express'
+import { createServer, describeRoutes, formatRoutes, installContinue, recordBodies } from 'stream-shim/express'
+import createApp from './app.mjs'
 
 const uploads = await mkdtemp(path.join(tmpdir(), 'stream-shim-express-'))
-const app = express()
-
-// First: it picks each request's route from its headers, then streams or buffers.
-app.use(streamShim({ urlencoded: { extended: true } }))
-
-// Streaming: runs as soon as the headers arrive and writes the body to disk as
-// it comes (gzip, deflate and br are decoded on the way; 5 GB at most).
-app.put(
-  '/files/:name',
-  streaming({ limit: '5gb' }, async (req, res) => {
-    const dest = path.join(uploads, path.basename(req.params.name))
-    await pipeline(req.bodyStream, createWriteStream(dest))
-    res.status(201).json({ saved: dest, bytes: req.bodyStream.bytesReceived })
-  }),
-)
-
-// Legacy routes, unchanged: bodies parsed exactly as body-parser would.
-app.post('/legacy/json', (req, res) => {
-  res.json({ body: req.body, rawBytes: req.rawBody?.length })
-})
-app.post('/legacy/form', (req, res) => {
-  res.json({ body: req.body })
-})
-
-// Errors keep body-parser's shape: status, type, expose. (Express knows an
-// error handler by its four parameters, so `_next` stays.)
-app.use((err, req, res, _next) => {
-  res.status(err.status ?? 500).json({ error: err.expose ? err.message : 'Internal Server Error', type: err.type })
-})
+const app = createApp({ uploads })
+// Outside production, keep a record of the bodies each route receives: GET
+// /_routes shows it as JSON, and it is printed as a table on exit.
+const recording = recordBodies(app)
+app.get('/_routes', (req, res) => res.json(describeRoutes(app)))
 
 const port = Number(process.env.PORT ?? 3000)
 // createServer(app) instead of app.listen(): requests are born with the app's
@@ -45,13 +20,29 @@ const port = Number(process.env.PORT ?? 3000)
 // installContinue: `curl -T` asks `Expect: 100-continue`; the 100 now goes out
 // when the upload handler first reads the body, not before any handler runs.
 const server = createServer(app).listen(port, '127.0.0.1', () => {
-  const base = `http://127.0.0.1:${port}`
+  const base = `http://127.0.0.1:${server.address().port}`
   console.log(`stream-shim Express example on ${base}; uploads go to ${uploads}`)
-  console.log('Try:')
+  console.log(`Open ${base}/ in a browser to upload a file, or try:`)
   console.log(`  curl -T package.json ${base}/files/package.json                     # streaming upload`)
   console.log(`  curl -H 'content-type: application/json' -d '{"hello":"world"}' ${base}/legacy/json`)
   console.log(`  curl -d 'user[name]=ada&user[lang]=en' ${base}/legacy/form`)
   console.log(`  curl -H 'content-type: application/json' -d '{"bad' ${base}/legacy/json          # 400 entity.parse.failed`)
-  console.log('Stop with Ctrl-C. The Koa example: npm run demo:koa')
+  console.log(`  curl ${base}/_routes                                                 # the migration report, as JSON`)
+  console.log('Stop with Ctrl-C (the uploads folder is removed). The Koa example: npm run demo:koa')
 })
 installContinue(server)
+
+// On Ctrl-C or a kill: print the report, remove the uploads folder, stop.
+let stopping = false
+async function stop(signal) {
+  if (stopping) return
+  stopping = true
+  if (recording) console.log(`\n${formatRoutes(describeRoutes(app))}`)
+  server.closeAllConnections()
+  server.close()
+  await rm(uploads, { recursive: true, force: true })
+  console.log(`${signal}: removed ${uploads}`)
+  process.exit(0)
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)

@@ -5,9 +5,10 @@
  */
 import { describeRoutes, formatRoutes, recordBodies, streamShim, streaming, buffered } from '../../adapters/koa/index.js'
 import { KOA_VERSIONS, listen, type Running } from './helpers.js'
+import KoaRouter from '@koa/router'
 
 const ROUTERS: [string, any][] = [
-  ['@koa/router', require('@koa/router')],
+  ['@koa/router', KoaRouter],
   ['koa-router', require('koa-router')],
 ]
 
