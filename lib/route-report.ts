@@ -162,7 +162,7 @@ export function formatRoutes(rows: readonly RouteReport[]): string {
         b === undefined ? '' : String(b.tooLarge),
       )
     }
-    cells.push((candidate(row) ? 'candidate to stream. ' : '') + (row.reason ?? ''))
+    cells.push([candidate(row) ? 'candidate to stream' : undefined, row.reason].filter((note) => note !== undefined).join('; '))
     return cells
   })
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((cells) => cells[i].length)))
