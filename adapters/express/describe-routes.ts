@@ -10,7 +10,7 @@ import { getMarker, type Marker } from '../../lib/markers.js'
 import { attachBodies, bufferedOptions, streamingOptions, type RouteReport } from '../../lib/route-report.js'
 import { shimOptionsOf } from '../../lib/shim-options.js'
 import type { ShimOptions, StreamingOptions } from '../../lib/config.js'
-import { createRouteResolver, isApp, isBodyParser, isRouter, patternText, rootRouter, routeHasParser, routeMarker } from './route-lookup.js'
+import { createRouteResolver, isApp, isBodyParser, isOpaqueMount, isRouter, patternText, rootRouter, routeHasParser, routeMarker } from './route-lookup.js'
 
 // Structural views of what the report reads (Express 4 and router 2.x).
 type Handle = ((...args: never[]) => unknown) & { stack?: unknown; handle?: unknown; set?: unknown }
@@ -39,11 +39,12 @@ interface Scope {
   readonly inherited: Marker | undefined
 }
 
-/** Middleware known to change `req.url` or `req.method`, or to dispatch on the host, by function name. */
-const REWRITERS = /^(methodOverride|vhost)$|rewrite/i
+/** Middleware known to change `req.url` or `req.method`, by function name. */
+const REWRITERS = /^methodOverride$|rewrite/i
 
 const SUB_APP =
   'sub-app: an express() app mounted with app.use() is hidden from the lookup; the shim parses its bodies without claiming them (describeRoutes(subApp) lists its routes)'
+const VHOST = 'sub-app: the app or router behind vhost is hidden from the lookup; the shim parses its bodies without claiming them'
 
 /**
  * Every route of an Express 4 or 5 app, as `streamShim()` sees it: method,
@@ -97,7 +98,7 @@ function walk(router: RouterLike, prefix: string, scope: Scope, rows: RouteRepor
       const mountPath = joinMount(prefix, mount)
       if (isRouter(handle)) walk(handle as RouterLike, mountPath, { ...current, inherited: marker ?? current.inherited }, rows, inside)
       else if (isApp(handle)) walk(rootRouter(handle as never) as RouterLike, mountPath, current, rows, inside)
-      else if (handle.name === 'mounted_app') rows.push({ method: 'ALL', path: `${mountPath}/*`, mode: 'unknown', reason: SUB_APP })
+      else if (isOpaqueMount(handle)) rows.push({ method: 'ALL', path: `${mountPath}/*`, mode: 'unknown', reason: handle.name === 'vhost' ? VHOST : SUB_APP })
       else if (marker !== undefined) rows.push(row('ALL', mountPath || '/', marker, current))
     }
     if (isBodyParser(handle) && current.parser === undefined) current = { ...current, parser: handle.name }

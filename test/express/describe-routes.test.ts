@@ -3,6 +3,7 @@
  * the report lists what the lookup sees, and the body record counts what
  * arrives over real sockets.
  */
+import vhost from 'vhost'
 import { frameworks, listen, type Running } from '../helpers/http.js'
 import { buffered, describeRoutes, formatRoutes, recordBodies, streamShim, streaming } from '../../adapters/express/index.js'
 
@@ -82,6 +83,15 @@ describe.each(frameworks)('describeRoutes() on %s', (name, express) => {
     expect(describeRoutes(app)).toEqual([
       { method: 'PUT', path: '/doc', mode: 'unknown', reason: expect.stringContaining('rewriting middleware: methodOverride') },
     ])
+  })
+
+  it('says unknown for the apps behind vhost', () => {
+    const app = express()
+    app.use(streamShim())
+    const tenant = express.Router()
+    tenant.post('/upload', streaming(ok))
+    app.use(vhost('*.example.com', tenant))
+    expect(describeRoutes(app)).toEqual([{ method: 'ALL', path: '/*', mode: 'unknown', reason: expect.stringContaining('vhost') }])
   })
 
   it('reports an unlimited streaming route with a null limit', () => {
