@@ -6,7 +6,7 @@
 // client in this process (8 keep-alive connections), and the counters are
 // dumped. Needs valgrind and `npm run build`; about a minute per app.
 //
-//   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] \
+//   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] [--node-flags='--single-threaded'] \
 //     express:jsonNone express:jsonExpress express:jsonShim express:jsonOurs koa:jsonBodyparser koa:jsonShim
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -24,6 +24,9 @@ const { values, positionals } = parseArgs({
     node: { type: 'string', default: process.execPath },
     requests: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '3000' },
+    // V8's background compiler and GC threads make counts vary by ±15% run to
+    // run; on the main thread alone they repeat within about 1%.
+    'node-flags': { type: 'string', default: '--single-threaded' },
   },
 })
 const REQUESTS = Number(values.requests)
@@ -67,7 +70,8 @@ async function load(port, count) {
 
 async function instructionsPerRequest(app) {
   const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, values.node, '--input-type=module', '-e', SERVER, app], {
+  const flags = values['node-flags'].split(' ').filter(Boolean)
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, values.node, ...flags, '--input-type=module', '-e', SERVER, app], {
     stdio: ['ignore', 'pipe', 'ignore'],
   })
   try {

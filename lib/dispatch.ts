@@ -172,10 +172,14 @@ export function beginBufferedThen(
   if (parser === undefined) return false
   // The dev-time body record (lib/body-record.ts), off unless asked for.
   const recorded = bodyRecord.track?.(req)
-  bufferRequestThen(req, res, parser, claim, recorded === undefined ? done : (err) => {
-    recorded(err)
-    done(err)
-  })
+  const finished =
+    recorded === undefined
+      ? done
+      : (err?: unknown) => {
+          recorded(err)
+          done(err)
+        }
+  bufferRequestThen(req, res, parser, claim, finished)
   return true
 }
 

@@ -233,7 +233,6 @@ export class WireReader {
     }
   }
 
-
   #deliver(chunk: Buffer, source: { pause(): unknown }): void {
     if (this.#state !== 'reading') return
     this.decoded += chunk.length
@@ -246,7 +245,6 @@ export class WireReader {
       this.#paused = true
     }
   }
-
 
   #onWireEnd = (): void => {
     if (this.#state !== 'reading' || this.#wireDone) return
@@ -261,7 +259,6 @@ export class WireReader {
     if (this.#decoder === null) this.#finish()
     else this.#decoder.end() // the decoder finishes the job
   }
-
 
   #onClose = (): void => {
     if (!this.#wireDone && !wireComplete(this.#req)) this.#fail(aborted(this.expected, this.received))
