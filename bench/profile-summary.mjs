@@ -5,10 +5,12 @@
 // middleware's total time would include the rest of the request: `next()`).
 //
 //   node bench/profile-summary.mjs bench/profiles/express-jsonShim-*.cpuprofile [--top=25]
+//   node bench/profile-summary.mjs express-jsonExpress-*.cpuprofile --ours='^~/(body-parser|raw-body)/'   # a peer, the same way
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } })
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, ours: { type: 'string', default: '^dist/' } } })
+const OURS = new RegExp(values.ours)
 const top = Number(values.top)
 
 function where(frame) {
@@ -52,7 +54,7 @@ for (const file of positionals) {
       const frame = byId.get(at).callFrame
       const url = where(frame)
       if (FRAMEWORK.test(url)) break
-      if (url.startsWith('dist/')) {
+      if (OURS.test(url)) {
         const key = `${frame.functionName || '(anonymous)'} ${url}`
         ours.set(key, (ours.get(key) ?? 0) + count)
         const leaf = byId.get(id).callFrame
