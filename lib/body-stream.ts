@@ -43,6 +43,7 @@ export interface BodyStreamOptions extends WireOptions {
 /** Where each stream's unobserved errors go (see `onUnobservedError`). */
 const unobservedHandlers = new WeakMap<BodyStream, (err: BodyError) => void>()
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only, see the interface below
 export class BodyStream extends Readable {
   /** The declared Content-Length, or undefined for a chunked body. */
   readonly expectedLength: number | undefined
@@ -205,6 +206,13 @@ export class BodyStream extends Readable {
   toWeb(): ReadableStream<Uint8Array> {
     return Readable.toWeb(this) as ReadableStream<Uint8Array>
   }
+}
+
+// Types only: chunks are Buffers (Readable declares them `any`), so
+// `for await (const chunk of req.bodyStream)` gives a Buffer.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface BodyStream {
+  [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>
 }
 
 /**

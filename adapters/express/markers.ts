@@ -2,7 +2,8 @@
  * `streaming()` and `buffered()`: the markers that say how a handler (or a
  * whole router) reads its request body.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+/* eslint-disable @typescript-eslint/no-explicit-any -- the handler generics default to Express's own (`any` bodies) */
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express'
 import { beginBuffered, beginStreaming, guardBody, passOnUnread, releaseUnread } from '../../lib/dispatch.js'
 import { checkBufferedOptions, streamingConfig } from '../../lib/config.js'
 import type { BufferedOptions, StreamingOptions } from '../../lib/config.js'
@@ -12,11 +13,14 @@ import { isParsed, modeOf } from '../../lib/request-state.js'
 import { warnBufferedBeforeStreaming } from '../../lib/unread-body.js'
 import { onUnobservedError, type BodyStream } from '../../lib/body-stream.js'
 import { detectBodyParser, initBody, routeFlavour } from './flavour.js'
-import type { BufferedHandler, StreamingHandler } from './types.js'
+import type { BufferedHandler, StreamingHandler, StreamingRouter, WrappedParams } from './types.js'
 import type { UserTyped } from '../../lib/options.js'
 
 /** An Express router: marked in place rather than wrapped, so the route lookup can see into it. */
 type Mountable = ((req: UserTyped, res: UserTyped, next: UserTyped) => void) & { stack: unknown[] }
+
+/** Express's parsed query string type, the default of `ReqQuery`. */
+type Query = Request['query']
 
 /** A route handler as Express calls it. */
 type Handler = (req: Request, res: Response, next: NextFunction) => unknown
@@ -118,10 +122,17 @@ function runStreaming(handler: Handler, req: Request & { bodyStream: BodyStream 
  *   res.status(201).end()
  * }))
  */
+export function streaming(router: Router): StreamingRouter
+export function streaming(options: StreamingOptions, router: Router): StreamingRouter
 export function streaming<R extends Mountable>(router: R): R
 export function streaming<R extends Mountable>(options: StreamingOptions, router: R): R
-export function streaming(handler: StreamingHandler): RequestHandler
-export function streaming(options: StreamingOptions, handler: StreamingHandler): RequestHandler
+export function streaming<P = WrappedParams, ResBody = any, ReqBody = any, ReqQuery = Query, LocalsObj extends Record<string, any> = Record<string, any>>(
+  handler: StreamingHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>,
+): RequestHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>
+export function streaming<P = WrappedParams, ResBody = any, ReqBody = any, ReqQuery = Query, LocalsObj extends Record<string, any> = Record<string, any>>(
+  options: StreamingOptions,
+  handler: StreamingHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>,
+): RequestHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>
 export function streaming(...args: unknown[]): unknown {
   const [options, handler] = args.length >= 2 ? args : [undefined, args[0]]
   const mountable = isMountable(handler, 'streaming')
@@ -151,8 +162,11 @@ export function streaming(...args: unknown[]): unknown {
  * app.post('/import', buffered({ limit: '50mb' }, legacyImport))
  */
 export function buffered<R extends Mountable>(options: BufferedOptions, router: R): R
-export function buffered(options: BufferedOptions, handler: BufferedHandler): RequestHandler
-export function buffered(options: BufferedOptions, handler: BufferedHandler | Mountable): unknown {
+export function buffered<P = WrappedParams, ResBody = any, ReqBody = any, ReqQuery = Query, LocalsObj extends Record<string, any> = Record<string, any>>(
+  options: BufferedOptions,
+  handler: BufferedHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>,
+): RequestHandler<P, ResBody, ReqBody, ReqQuery, LocalsObj>
+export function buffered(options: BufferedOptions, handler: Handler | Mountable): unknown {
   const mountable = isMountable(handler, 'buffered')
   checkBufferedOptions(options)
   const marker = { mode: 'buffered' as const, options }

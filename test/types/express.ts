@@ -2,7 +2,7 @@
 // and every @ts-expect-error line must really be an error.
 import express from 'express'
 import { buffered, json, raw, streamShim, streaming, text, urlencoded } from '../../adapters/express/index.js'
-import type { BodyErrorType, BodyParserMajor, BodyStream, StreamingHandler } from '../../adapters/express/index.js'
+import type { BodyErrorType, BodyParserMajor, BodyStream, StreamingHandler, StreamingRequest, StreamingRouter } from '../../adapters/express/index.js'
 
 const app = express()
 app.use(streamShim())
@@ -58,3 +58,43 @@ buffered(handler)
 // @ts-expect-error: not an error type stream-shim creates
 const wrong: BodyErrorType = 'entity.too.big'
 void wrong
+
+// Route params are strings through streaming(), as in a plain handler.
+app.put(
+  '/files/:name',
+  streaming(async (req, res) => {
+    const name: string = req.params.name
+    for await (const chunk of req.bodyStream) {
+      const buf: Buffer = chunk
+      // @ts-expect-error: chunks are Buffers, not any
+      const wrong: string = chunk
+      void [buf, wrong]
+    }
+    res.status(201).json({ name })
+  }),
+)
+// An annotated request, as Express's RequestHandler<P> takes, is accepted.
+app.put(
+  '/notes/:id',
+  streaming({ limit: '1mb' }, async (req: StreamingRequest<{ id: string }>, res: express.Response) => {
+    const id: string = req.params.id
+    res.json({ id, text: await req.bodyStream.text() })
+  }),
+)
+app.put('/plain/:id', streaming(async (req: express.Request<{ id: string }>, res) => res.json({ id: req.params.id })))
+app.post('/legacy/:id', buffered({ limit: '1mb' }, (req, res) => res.json({ id: req.params.id satisfies string })))
+
+// Inside streaming(express.Router()), route handlers get bodyStream without `!`.
+const uploads: StreamingRouter = streaming(express.Router())
+uploads.put('/:name', async (req, res) => {
+  const stream: BodyStream = req.bodyStream
+  const name: string = req.params.name
+  res.json({ name, size: (await stream.buffer()).length })
+})
+uploads.post(['/a', '/b'], (req, _res, next) => {
+  void req.bodyStream.signal
+  next()
+})
+app.use('/uploads', uploads, streaming({ limit: '5gb' }, express.Router()))
+const plainRouter: express.Router = uploads
+void plainRouter
