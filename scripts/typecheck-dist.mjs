@@ -1,4 +1,4 @@
-// Type-check a consumer of the built package (test/types/dist) as users'
+// Type-check a consumer of the built package (test/types/consumer) as users'
 // projects see it: TypeScript 5.9 under moduleResolution node10 (the classic
 // Nest tsconfig, which reads `typesVersions`) and nodenext (`exports`), and
 // TypeScript 6.0 under nodenext. Needs `npm run build` first.
@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const require = createRequire(import.meta.url)
-const dir = path.resolve('test/types/dist')
+const dir = path.resolve('test/types/consumer')
 if (!existsSync('dist/cjs/adapters/nest/index.d.ts')) throw new Error('no build in dist/: run npm run build first')
 // The consumer finds the package by name, through node_modules, as an installed one.
 mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
