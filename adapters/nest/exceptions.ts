@@ -4,6 +4,7 @@
  * its status, so exception filters (`@Catch(PayloadTooLargeException)`,
  * `@Catch(HttpException)`) see it and Nest answers with its status, not 500.
  */
+import { STATUS_CODES } from 'node:http'
 import {
   BadRequestException,
   ForbiddenException,
@@ -15,7 +16,7 @@ import {
 } from '@nestjs/common'
 import { isBodyError } from '../../lib/errors.js'
 
-type ExceptionClass = new (message?: string, options?: { cause?: unknown }) => HttpException
+type ExceptionClass = new (message?: string, options?: { cause?: unknown; description?: string }) => HttpException
 
 const BY_STATUS: Readonly<Record<number, ExceptionClass>> = {
   400: BadRequestException,
@@ -38,7 +39,10 @@ const BY_STATUS: Readonly<Record<number, ExceptionClass>> = {
 export function toHttpException(err: unknown): unknown {
   if (!isBodyError(err)) return err
   const message = err.expose ? err.message : undefined
+  // The standard phrase as `error` in the response body, as Nest's own exceptions give it.
+  const description = STATUS_CODES[err.status]
   const Exception = BY_STATUS[err.status]
-  if (Exception !== undefined) return new Exception(message, { cause: err })
-  return new HttpException(message ?? 'Request body error', err.status, { cause: err })
+  if (Exception !== undefined) return new Exception(message, { cause: err, description })
+  const phrase = description ?? 'Request Body Error'
+  return new HttpException(HttpException.createBody(message ?? phrase, phrase, err.status), err.status, { cause: err })
 }

@@ -93,6 +93,7 @@ describe.each([
       expect(text).toMatch(/^HTTP\/1\.1 413 /)
       const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))
       expect(body).toMatchObject({ filter: 'ReportingFilter', exception: 'PayloadTooLargeException', status: 413, type: 'entity.too.large' })
+      expect(body.response).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'request entity too large' })
     })
 
     it('gives the filters a 413 for a chunked body that grows past the limit, read through @Req()', async () => {
