@@ -24,7 +24,7 @@ describe('the packed package', () => {
     run(npm, ['pack', '--pack-destination', dir], root)
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
-    run(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, 'express@^5', 'koa@^3', '@koa/router@^15', '@types/express@^5', '@types/node@20'], dir)
+    run(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, 'express@^5', 'koa@^3', '@koa/router@^15', '@types/express@^5', '@types/node@20', '@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', 'reflect-metadata@^0.2', 'rxjs@^7'], dir)
   }, 180_000)
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -49,6 +49,12 @@ describe('the packed package', () => {
     const keys = JSON.parse(out)
     expect(keys).toContain('BodyStream')
     if (entry === 'stream-shim/express') expect(keys).toEqual(expect.arrayContaining(['json', 'urlencoded', 'text', 'raw']))
+  })
+
+  it.each([['require()d', ['-e']], ['import()ed', ['--input-type=module', '-e']]])('can be %s as stream-shim/nest', (_how, flags) => {
+    const load = flags.length === 1 ? `require('stream-shim/nest')` : `await import('stream-shim/nest')`
+    const out = run(process.execPath, [...flags, `const m = ${load}; console.log(JSON.stringify(Object.keys(m).sort()))`], dir)
+    expect(JSON.parse(out)).toEqual(expect.arrayContaining(['BodyStream', 'Buffered', 'Streaming', 'installStreamShim', 'toHttpException']))
   })
 
   it('serves a streaming and a buffered route from the ESM build', () => {
