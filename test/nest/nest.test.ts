@@ -125,10 +125,25 @@ describe.each([
     })
 
     it('leaves @Body() undefined on a streaming route, with a development warning', async () => {
-      const reply = await json(app.port, '/events', { kind: 'ping' })
+      // Over the buffered routes' 100kb: only a route the shim dispatched as streaming takes it.
+      const value = { kind: 'ping', padding: 'x'.repeat(300_000) }
+      const reply = await json(app.port, '/events', value)
       expect(reply.status).toBe(201)
-      expect(JSON.parse(reply.text)).toEqual({ bodyParam: 'undefined', value: { kind: 'ping' } })
+      expect(JSON.parse(reply.text)).toEqual({ bodyParam: 'undefined', value })
       expect(app.stderr()).toContain('STREAM_SHIM_BODY_NOT_BUFFERED')
+    })
+  })
+
+  describe.each([['a URI-versioned controller', '/v2/ingest', 'versioned'], ['a request-scoped controller', '/scoped', 'scoped']])('@Streaming() in %s', (_what, route, controller) => {
+    it('streams the body with the route\'s own options, not the buffered limit', async () => {
+      // 300 KB of JSON: over the 100kb a buffered route takes, under this route's 1mb.
+      const payload = JSON.stringify({ data: 'x'.repeat(300_000) })
+      const taken = await send(app.port, 'POST', route, payload, { 'content-type': 'application/json' })
+      expect(taken.status).toBe(201)
+      expect(JSON.parse(taken.text)).toEqual({ bytes: payload.length, controller })
+      const big = await send(app.port, 'POST', route, bytes(2 * MiB), { 'content-type': 'application/octet-stream' }, { chunked: true })
+      expect(big.status).toBe(413)
+      expect(JSON.parse(big.text)).toMatchObject({ exception: 'PayloadTooLargeException', type: 'entity.too.large' })
     })
   })
 
