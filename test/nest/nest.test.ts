@@ -102,6 +102,14 @@ describe.each([
       expect(JSON.parse(reply.text)).toMatchObject({ exception: 'PayloadTooLargeException', type: 'entity.too.large' })
     })
 
+    it('gives the filters a 413 from a body read with pipe() only, where nobody listens for errors', async () => {
+      const ok = await send(app.port, 'POST', '/piped', bytes(500), { 'content-type': 'application/octet-stream' }, { chunked: true })
+      expect(JSON.parse(ok.text)).toEqual({ bytes: 500 })
+      const reply = await send(app.port, 'POST', '/piped', bytes(4096), { 'content-type': 'application/octet-stream' }, { chunked: true })
+      expect(reply.status).toBe(413)
+      expect(JSON.parse(reply.text)).toMatchObject({ exception: 'PayloadTooLargeException', type: 'entity.too.large' })
+    })
+
     it('reads a body under the limit through @Req() req.bodyStream', async () => {
       const reply = await send(app.port, 'POST', '/small', bytes(900), { 'content-type': 'application/octet-stream' }, { chunked: true })
       expect(reply.status).toBe(201)
