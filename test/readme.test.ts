@@ -67,10 +67,13 @@ describe('the README', () => {
           allowJs: true,
           checkJs: true,
           types: ['node'],
+          // Nest's decorators (the NestJS section) are TypeScript's experimental ones, as in every Nest project.
+          experimentalDecorators: true,
           paths: {
             'stream-shim': [path.join(root, 'lib/index.ts')],
             'stream-shim/express': [path.join(root, 'adapters/express/index.ts')],
             'stream-shim/koa': [path.join(root, 'adapters/koa/index.ts')],
+            'stream-shim/nest': [path.join(root, 'adapters/nest/index.ts')],
           },
         },
         files,

@@ -62,10 +62,28 @@ export function installStreamShim(app: INestApplication, options: NestShimOption
 
   const shim = streamShim(withNestDefaults(options))
   const markRoutes = routeMarking()
+  const expressApp: unknown = adapter.getInstance()
   app.use(function streamShimNest(req: Request, res: Response, next: NextFunction): void {
-    markRoutes(req)
+    markRoutes(req.app)
     shim(req, res, (err?: unknown) => next(err === undefined ? undefined : toNestError(err)))
   })
+  // Nest registers the routes in init() (listen() calls it): mark them as soon
+  // as it returns, so route reports made before the first request see them.
+  // NestFactory wraps the app in a proxy that ignores assignments and looks
+  // methods up at call time: define the wrapper on the app itself, around the
+  // class's own init().
+  const original = (Object.getPrototypeOf(app) as { init?: unknown }).init
+  if (typeof original === 'function') {
+    Object.defineProperty(app, 'init', {
+      configurable: true,
+      writable: true,
+      value: async function init(this: unknown): Promise<unknown> {
+        const result: unknown = await original.call(this)
+        markRoutes(expressApp)
+        return result
+      },
+    })
+  }
 }
 
 /** Nest's parsers: JSON, urlencoded with `extended: true`, no text. The user's options win. */
@@ -83,10 +101,10 @@ function toNestError(err: unknown): unknown {
  * Nest route handler carries as metadata (copied there by Nest from the
  * controller method) on the handler itself, where the route lookup reads it.
  */
-function routeMarking(): (req: Request) => void {
+function routeMarking(): (expressApp: unknown) => void {
   let seen = -1
-  return function markRoutes(req) {
-    const router = rootRouter(req.app)
+  return function markRoutes(expressApp) {
+    const router = rootRouter(expressApp)
     if (router === undefined || router.stack.length === seen) return
     seen = router.stack.length
     markIn(router, new Set())

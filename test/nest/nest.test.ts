@@ -17,6 +17,7 @@ interface NestApp {
   port: number
   nest: string
   express: number
+  markedAtInit: boolean
   stderr: () => string
 }
 
@@ -34,7 +35,7 @@ async function startApp(major: number): Promise<NestApp> {
   }
   if (!stdout.includes('\n')) throw new Error(`the Nest ${major} app did not start: ${stderr}`)
   const ready = JSON.parse(stdout.slice(0, stdout.indexOf('\n')))
-  return { child, port: ready.port, nest: ready.nest, express: ready.express, stderr: () => stderr }
+  return { child, port: ready.port, nest: ready.nest, express: ready.express, markedAtInit: ready.markedAtInit, stderr: () => stderr }
 }
 
 /** Upload `total` bytes chunked, 64 KiB at a time with backpressure, and read the reply. */
@@ -70,6 +71,10 @@ describe.each([
   it('runs the Nest major it is meant to test', () => {
     expect(Number(app.nest.split('.')[0])).toBe(major)
     expect(app.express).toBe(expressMajor)
+  })
+
+  it('marks the @Streaming() routes once listen() has run init(), before any request', () => {
+    expect(app.markedAtInit).toBe(true)
   })
 
   describe('@Streaming() routes', () => {
