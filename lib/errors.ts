@@ -25,6 +25,8 @@ export type BodyErrorType =
   | 'parameters.too.many'
   | 'querystring.parse.rangeError'
   | 'stream.not.readable'
+  | 'proxy.upstream.failed'
+  | 'proxy.upstream.timeout'
 
 /** HTTP status for each error type. */
 export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.freeze({
@@ -41,6 +43,8 @@ export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.free
   'parameters.too.many': 413,
   'querystring.parse.rangeError': 400,
   'stream.not.readable': 500,
+  'proxy.upstream.failed': 502,
+  'proxy.upstream.timeout': 504,
 })
 
 /** An error created by stream-shim: an `http-errors` object with a known `type`. */
@@ -173,6 +177,20 @@ export function streamNotReadable(consumer?: string): BodyError {
       'takes the body away: mount streamShim() first and let it parse, or mark the route so the parser steps aside.',
     { expose: false },
   )
+}
+
+/**
+ * `proxy.upstream.failed`: `proxy()` or `tunnel()` could not reach the
+ * upstream, or it failed before its response began (502). `cause` is the
+ * client's error; its message is not exposed.
+ */
+export function upstreamFailed(cause: Error): BodyError {
+  return bodyError('proxy.upstream.failed', 'bad gateway', { expose: false, cause, code: (cause as { code?: unknown }).code })
+}
+
+/** `proxy.upstream.timeout`: the upstream sent no response within `timeout` ms (504). */
+export function upstreamTimedOut(timeout: number): BodyError {
+  return bodyError('proxy.upstream.timeout', 'gateway timeout', { expose: false, timeout })
 }
 
 /** True when `err` is an error stream-shim created (matched by shape, not `instanceof`). */

@@ -13,3 +13,7 @@ export type { BodyParserMajor, JsonOptions, RawOptions, TextOptions, UrlencodedO
 export { describeRoutes, recordBodies } from './describe-routes.js'
 export { formatRoutes, type RouteReport, type RouteOptions, type RouteMode, type ParserReport } from '../../lib/route-report.js'
 export type { BodyStats } from '../../lib/body-record.js'
+export { proxy } from './proxy.js'
+export { installConnect, tunnel } from './connect.js'
+export { connectTarget, type ConnectTarget, type TunnelTarget } from '../../lib/connect.js'
+export type { ProxyOptions, ProxyTarget } from '../../lib/proxy.js'

@@ -1,0 +1,38 @@
+/**
+ * `proxy()` for Express: a streaming route handler that forwards the request
+ * to an upstream and streams its response back (lib/proxy.ts).
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { checkTarget, forward, proxyConfig, targetUrl, type ProxyOptions, type ProxyTarget } from '../../lib/proxy.js'
+import { streaming } from './markers.js'
+import type { StreamingRequest } from './types.js'
+
+/**
+ * A streaming route handler that forwards each request to `target` as it
+ * arrives (body included, with backpressure both ways) and streams the
+ * upstream's response back. A fixed `target` is a base URL the request's
+ * path (`req.originalUrl`, through `rewritePath`) is joined to; a function
+ * gives the whole URL. Hop-by-hop headers are dropped both ways;
+ * `X-Forwarded-*` and `Via` are added. Errors before the response reach
+ * Express's error handling: 502 (`proxy.upstream.failed`), 504
+ * (`proxy.upstream.timeout`), or the body's own (413, 408, 400); after it
+ * began, the client's connection is destroyed. On a buffered route the
+ * bytes stream-shim buffered are forwarded as they came.
+ *
+ * @example
+ * app.all('/api/*path', proxy('http://127.0.0.1:8080', { limit: '5gb', timeout: 30_000 }))
+ * app.all('/v2/*path', proxy('http://10.0.0.2', { rewritePath: (path) => path.replace(/^\/v2/, '') }))
+ */
+export function proxy(target: ProxyTarget<Request>, options?: ProxyOptions<Request>): RequestHandler {
+  const checked = checkTarget(target)
+  const config = proxyConfig(options)
+  return streaming(config.streaming, async function proxyHandler(req: StreamingRequest, res: Response, next: NextFunction) {
+    const url = await targetUrl(checked, req, req.originalUrl, config)
+    try {
+      await forward({ req, res, body: req.bodyStream, url, config })
+    } catch (err) {
+      if (res.headersSent) res.destroy()
+      else next(err)
+    }
+  })
+}
