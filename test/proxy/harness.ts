@@ -31,6 +31,8 @@ export interface Upstream extends Running {
   /** Every request seen, newest last, filled in as the body arrives. */
   seen: Seen[]
   last(): Seen
+  /** When the upstream sent each delayed `100 Continue` (`performance.now()`). */
+  continuedAt: number[]
 }
 
 export const GZIPPED = zlib.gzipSync(Buffer.from('{"compressed":"'.padEnd(5000, 'z') + '"}'))
@@ -44,6 +46,7 @@ export const GZIPPED = zlib.gzipSync(Buffer.from('{"compressed":"'.padEnd(5000, 
  */
 export async function startUpstream(): Promise<Upstream> {
   const seen: Seen[] = []
+  const continuedAt: number[] = []
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const record: Seen = {
       method: req.method!,
@@ -103,11 +106,19 @@ export async function startUpstream(): Promise<Upstream> {
       res.end('no thanks')
       return
     }
-    res.writeContinue()
+    if (req.url!.endsWith('/slow-continue')) {
+      // The 100 goes out late, so a test can tell the proxy waited for it.
+      setTimeout(() => {
+        continuedAt.push(performance.now())
+        res.writeContinue()
+      }, 80)
+    } else {
+      res.writeContinue()
+    }
     handler(req, res)
   })
   const running = await listen(server)
-  return { ...running, seen, last: () => seen[seen.length - 1] }
+  return { ...running, seen, continuedAt, last: () => seen[seen.length - 1] }
 }
 
 export type Kind = 'express' | 'koa'
