@@ -60,6 +60,7 @@ const SCENARIOS = [
   await import('./scenarios/route-lookup.mjs'),
   await import('./scenarios/backpressure.mjs'),
   await import('./scenarios/create-server.mjs'),
+  await import('./scenarios/proxy.mjs'),
 ]
 
 const rounds = args.rounds === undefined ? 3 : Number(args.rounds)

@@ -26,13 +26,12 @@ import type { StreamingRequest } from './types.js'
 export function proxy(target: ProxyTarget<Request>, options?: ProxyOptions<Request>): RequestHandler {
   const checked = checkTarget(target)
   const config = proxyConfig(options)
-  return streaming(config.streaming, async function proxyHandler(req: StreamingRequest, res: Response, next: NextFunction) {
-    const url = await targetUrl(checked, req, req.originalUrl, config)
-    try {
-      await forward({ req, res, body: req.bodyStream, url, config })
-    } catch (err) {
-      if (res.headersSent) res.destroy()
-      else next(err)
-    }
+  return streaming(config.streaming, function proxyHandler(req: StreamingRequest, res: Response, next: NextFunction): void {
+    targetUrl(checked, req, req.originalUrl, config)
+      .then((url) => forward({ req, res, body: req.bodyStream, url, config }))
+      .catch((err: unknown) => {
+        if (res.headersSent) res.destroy()
+        else next(err)
+      })
   })
 }

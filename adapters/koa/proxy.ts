@@ -5,7 +5,7 @@
 import type { Context } from 'koa'
 import { checkTarget, forward, proxyConfig, targetUrl, type ProxyOptions, type ProxyTarget } from '../../lib/proxy.js'
 import { streaming } from './markers.js'
-import type { StreamingContext, StreamingMiddleware } from './types.js'
+import type { KoaMiddleware } from './types.js'
 
 /**
  * A streaming middleware that forwards each request to `target` as it
@@ -23,10 +23,10 @@ import type { StreamingContext, StreamingMiddleware } from './types.js'
  * router.all('/api/(.*)', proxy('http://127.0.0.1:8080', { limit: '5gb' }))
  * router.all('/files/(.*)', proxy((ctx) => new URL(ctx.path, upstream)))
  */
-export function proxy(target: ProxyTarget<Context>, options?: ProxyOptions<Context>): StreamingMiddleware {
+export function proxy(target: ProxyTarget<Context>, options?: ProxyOptions<Context>): KoaMiddleware {
   const checked = checkTarget(target)
   const config = proxyConfig(options)
-  return streaming(config.streaming, async function proxyMiddleware(ctx: StreamingContext) {
+  return streaming(config.streaming, async function proxyMiddleware(ctx: Context): Promise<void> {
     const url = await targetUrl(checked, ctx, ctx.originalUrl, config)
     await forward({
       req: ctx.req,

@@ -7,7 +7,9 @@ import http from 'node:http'
 import zlib from 'node:zlib'
 import { once } from 'node:events'
 import fc from 'fast-check'
-import { bytes, rawSocket, send, sha256, sleep, waitFor, type Running } from '../helpers/http.js'
+import express from 'express'
+import { proxy, streamShim } from '../../adapters/express/index'
+import { bytes, listen, rawSocket, request, send, sha256, sleep, waitFor, type Running } from '../helpers/http.js'
 import { GZIPPED, STACKS, closeSharedAgent, startUpstream, type Upstream } from './harness.js'
 
 let upstream: Upstream
@@ -230,12 +232,9 @@ describe('proxy() options', () => {
   })
 
   it('takes a function giving the whole URL', async () => {
-    const express = require('express')
-    const { streamShim, proxy } = require('../../adapters/express/index')
     const app = express()
     app.use(streamShim())
-    app.post('/to/:where', proxy((req: { params: { where: string } }) => `${upstream.url}/chosen/${req.params.where}`))
-    const { listen } = require('../helpers/http.js')
+    app.post('/to/:where', proxy((req) => `${upstream.url}/chosen/${String(req.params.where)}`))
     const running: Running = await listen(app)
     try {
       const reply = await send(running.port, 'POST', '/to/there', 'payload')
@@ -246,12 +245,26 @@ describe('proxy() options', () => {
     }
   })
 
+  it('starts the upstream timeout only once the body is sent: a slow upload is not a 504', async () => {
+    const proxy = await stack.start(upstream.url, { timeout: 150 })
+    try {
+      const reply = await request(proxy.port, { method: 'POST', path: '/p/slow/sink', headers: { 'transfer-encoding': 'chunked' } }, async (req) => {
+        for (let i = 0; i < 5; i++) {
+          req.write(bytes(1000, i + 1))
+          await sleep(100)
+        }
+        req.end()
+      })
+      expect([reply.status, reply.text]).toEqual([200, JSON.stringify({ length: 5000 })])
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('rejects bad options when created', () => {
-    const { proxy } = require('../../adapters/express/index')
     expect(() => proxy('ftp://x')).toThrow(TypeError)
-    expect(() => proxy('http://x', { retries: 3 })).toThrow(/unknown proxy option "retries"/)
+    expect(() => proxy('http://x', { retries: 3 } as never)).toThrow(/unknown proxy option "retries"/)
     expect(() => proxy('http://x', { via: 'two words' })).toThrow(/via/)
     expect(() => proxy('http://x', { timeout: -1 })).toThrow(/timeout/)
   })
 })
-
