@@ -181,7 +181,7 @@ describe.each(APPS)('CONNECT on %s', (_name, build) => {
       expect(await conn.isClosed()).toBe(true)
     })
 
-    it('carries bytes both ways with backpressure and closes the client when the target ends', async () => {
+    it('carries 8 MiB there and back and closes the client when the target ends', async () => {
       const socket = net.connect(proxy.port, '127.0.0.1')
       socket.on('error', () => {})
       await once(socket, 'connect')
@@ -235,6 +235,46 @@ describe.each(APPS)('CONNECT on %s', (_name, build) => {
       const result = await curl(['-k', '-p', '-x', proxy.url, '-U', 'user:secret', `https://127.0.0.1:${securePort}/`])
       expect(result.connect).toBe(403)
     })
+  })
+
+  it('holds the target back while the client does not read (backpressure through the tunnel)', async () => {
+    const FLOOD = 256 * 1024 * 1024
+    let written = 0
+    const flood = net.createServer((socket) => {
+      socket.on('error', () => {})
+      const chunk = Buffer.alloc(64 * 1024, 'f')
+      const write = (): void => {
+        while (written < FLOOD && !socket.destroyed) {
+          written += chunk.length
+          if (!socket.write(chunk)) return void socket.once('drain', write)
+        }
+      }
+      write()
+    })
+    flood.listen(0, '127.0.0.1')
+    await once(flood, 'listening')
+    const proxy = await start({ auth: false, blocked: [] })
+    const client = net.connect(proxy.port, '127.0.0.1')
+    client.on('error', () => {})
+    try {
+      await once(client, 'connect')
+      client.write(`CONNECT 127.0.0.1:${(flood.address() as AddressInfo).port} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      const [head] = (await once(client, 'data')) as [Buffer]
+      expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n/)
+      client.pause() // and never resumed
+      let last = -1
+      let still = 0
+      while (still < 3 && written < FLOOD) {
+        await new Promise((r) => setTimeout(r, 100))
+        still = written === last ? still + 1 : 0
+        last = written
+      }
+      expect(written).toBeLessThan(64 * 1024 * 1024) // socket buffers on the way, not the stream
+    } finally {
+      client.destroy()
+      await proxy.close()
+      await new Promise((resolve) => flood.close(resolve))
+    }
   })
 
   it('405s a CONNECT no route takes, and closes the connection', async () => {

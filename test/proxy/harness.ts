@@ -33,7 +33,12 @@ export interface Upstream extends Running {
   last(): Seen
   /** When the upstream sent each delayed `100 Continue` (`performance.now()`). */
   continuedAt: number[]
+  /** Bytes `/flood` has handed to its socket so far. */
+  flooded: { sent: number }
 }
+
+/** What `/flood` sends: far more than the socket buffers on the way hold. */
+export const FLOOD = 256 * 1024 * 1024
 
 export const GZIPPED = zlib.gzipSync(Buffer.from('{"compressed":"'.padEnd(5000, 'z') + '"}'))
 
@@ -47,6 +52,7 @@ export const GZIPPED = zlib.gzipSync(Buffer.from('{"compressed":"'.padEnd(5000, 
 export async function startUpstream(): Promise<Upstream> {
   const seen: Seen[] = []
   const continuedAt: number[] = []
+  const flooded = { sent: 0 }
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const record: Seen = {
       method: req.method!,
@@ -86,6 +92,21 @@ export async function startUpstream(): Promise<Upstream> {
     } else if (path.endsWith('/gzip')) {
       res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json', 'content-length': GZIPPED.length })
       res.end(GZIPPED)
+    } else if (path.endsWith('/stall')) {
+      req.pause() // never reads, never answers
+    } else if (path.endsWith('/flood')) {
+      // FLOOD bytes, written only as fast as the proxy takes them.
+      res.writeHead(200, { 'content-length': FLOOD })
+      const chunk = Buffer.alloc(64 * 1024, 'f')
+      const write = (): void => {
+        while (flooded.sent < FLOOD) {
+          flooded.sent += chunk.length
+          if (!res.write(chunk)) return void res.once('drain', write)
+        }
+        res.end()
+      }
+      flooded.sent = 0
+      write()
     } else if (path.endsWith('/hang')) {
       // never answers
     } else if (path.endsWith('/reset')) {
@@ -118,7 +139,7 @@ export async function startUpstream(): Promise<Upstream> {
     handler(req, res)
   })
   const running = await listen(server)
-  return { ...running, seen, continuedAt, last: () => seen[seen.length - 1] }
+  return { ...running, seen, continuedAt, flooded, last: () => seen[seen.length - 1] }
 }
 
 export type Kind = 'express' | 'koa'

@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import express from 'express'
 import { proxy, streamShim } from '../../adapters/express/index'
 import { bytes, listen, rawSocket, request, send, sha256, sleep, waitFor, type Running } from '../helpers/http.js'
-import { GZIPPED, STACKS, closeSharedAgent, startUpstream, type Upstream } from './harness.js'
+import { FLOOD, GZIPPED, STACKS, closeSharedAgent, startUpstream, type Upstream } from './harness.js'
 
 let upstream: Upstream
 beforeAll(async () => {
@@ -203,6 +203,57 @@ describe.each(STACKS)('proxy() on $name', (stack) => {
       await waitFor(() => upstream.last().aborted, 1000)
       expect(upstream.last().complete).toBe(false)
     })
+  })
+})
+
+/** Resolve with `count()` once it has stopped growing for 300 ms (or reached `total`). */
+async function whenStalled(count: () => number, total: number): Promise<number> {
+  let last = -1
+  let still = 0
+  while (still < 3) {
+    await sleep(100)
+    const now = count()
+    if (now >= total) return now
+    still = now === last ? still + 1 : 0
+    last = now
+  }
+  return last
+}
+
+describe.each([STACKS[1], STACKS[3]])('backpressure through proxy() on $name', (stack) => {
+  let proxy: Running
+  beforeAll(async () => {
+    proxy = await stack.start(upstream.url, { limit: Infinity })
+  })
+  afterAll(() => proxy.close())
+
+  it('an upstream that stops reading stops the client: the body is not piled up in the proxy', async () => {
+    const total = 256 * 1024 * 1024
+    const chunk = Buffer.alloc(64 * 1024, 's')
+    let sent = 0
+    const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'PUT', path: '/p/bp/stall', agent: false, headers: { 'content-length': total } })
+    req.on('error', () => {})
+    const pump = (): void => {
+      while (sent < total) {
+        sent += chunk.length
+        if (!req.write(chunk)) return void req.once('drain', pump)
+      }
+    }
+    pump()
+    const accepted = await whenStalled(() => sent, total)
+    req.destroy()
+    expect(accepted).toBeLessThan(64 * 1024 * 1024) // socket buffers on the way, not the body
+  })
+
+  it('a client that stops reading stops the upstream', async () => {
+    const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'GET', path: '/p/bp/flood', agent: false })
+    req.on('error', () => {})
+    req.end()
+    const [res] = (await once(req, 'response')) as [http.IncomingMessage]
+    res.pause() // and never resumed
+    const written = await whenStalled(() => upstream.flooded.sent, FLOOD)
+    req.destroy()
+    expect(written).toBeLessThan(64 * 1024 * 1024)
   })
 })
 
