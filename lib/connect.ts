@@ -19,7 +19,12 @@ import { upstreamFailed } from './errors.js'
 const kConnect = Symbol.for('stream-shim.connect')
 const kInstalled = Symbol.for('stream-shim.connect.installed')
 
-/** Where a CONNECT request asks to go. */
+/**
+ * Where a CONNECT request asks to go.
+ *
+ * @example
+ * const { host, port }: ConnectTarget = connectTarget(req)!
+ */
 export interface ConnectTarget {
   /** The host name or address (an IPv6 address without its brackets). */
   host: string
@@ -101,7 +106,6 @@ export function installConnectWith<S extends ConnectServer>(server: S, run: RunC
       const status = httpStatus(err)
       res.statusCode = status
       res.setHeader('content-type', 'text/plain; charset=utf-8')
-      if (status === 405) res.setHeader('allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS')
       res.end(`${http.STATUS_CODES[status] ?? 'Error'}\n`)
     })
   })
@@ -115,7 +119,13 @@ function httpStatus(err: unknown): number {
   return typeof status === 'number' && status >= 400 && status <= 599 ? status : 500
 }
 
-/** Where `tunnel()` connects: a fixed `host:port` (or `{ host, port }`), or a function of the request. */
+/**
+ * Where `tunnel()` connects: a fixed `host:port` (or `{ host, port }`), or a
+ * function of the request and the target it asked for.
+ *
+ * @example
+ * const toLocal: TunnelTarget<Request> = (req, { port }) => ({ host: '127.0.0.1', port })
+ */
 export type TunnelTarget<Req> =
   | string
   | ConnectTarget

@@ -23,7 +23,12 @@ import { DEFAULT_TIMEOUT, assertKnownOptions, parseBoolean, parseFunction, parse
 import { requestHasBody } from './request-state.js'
 import type { StreamingOptions } from './config.js'
 
-/** Options of `proxy()`, shared by the Express and Koa adapters. */
+/**
+ * Options of `proxy()`, shared by the Express and Koa adapters.
+ *
+ * @example
+ * const options: ProxyOptions = { limit: '5gb', timeout: 10_000, via: 'edge', rewritePath: (path) => path.slice(4) }
+ */
 export interface ProxyOptions<Req = UserTyped> extends Omit<StreamingOptions, 'timeout' | 'inflate'> {
   /**
    * Longest wait, in ms, for the upstream's response headers (counted once
@@ -100,7 +105,13 @@ export function proxyConfig(options: ProxyOptions = {}): ProxyConfig {
   })
 }
 
-/** A proxy target: a fixed base URL, or a function giving the whole URL for each request. */
+/**
+ * A proxy target: a fixed base URL, or a function giving the whole URL for
+ * each request (`req` on Express, `ctx` on Koa).
+ *
+ * @example
+ * const byTenant: ProxyTarget<Request> = (req) => `http://${req.params.tenant}.internal:8080${req.url}`
+ */
 export type ProxyTarget<Req> = string | URL | ((req: Req) => string | URL | Promise<string | URL>)
 
 /** Check a target when `proxy()` is created: a fixed one must be an absolute http(s) URL. */
@@ -356,7 +367,7 @@ function timeoutError(): Error {
   return Object.assign(new Error('upstream response timed out'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
 }
 
-/** Close the shared Agent's connections (for tests and graceful shutdown). */
+/** Close the shared Agent's connections (tests use it; not exported from the package). */
 export async function closeSharedAgent(): Promise<void> {
   const agent = sharedAgent
   sharedAgent = undefined

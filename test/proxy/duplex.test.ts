@@ -133,3 +133,48 @@ describe.each(STACKS)('full duplex through proxy() on $name', (stack) => {
     expect(await duplexHttp1(proxy.port, '/p/d/echo')).toBe(FIRST + REST)
   })
 })
+
+describe('proxy() behind HTTP/2 (h2c) on Koa 3', () => {
+  let upstream: Upstream
+  let server: http2.Http2Server
+  let session: http2.ClientHttp2Session
+  beforeAll(async () => {
+    upstream = await startUpstream()
+    const KoaClass: typeof Koa = require('koa')
+    const app = new KoaClass()
+    app.silent = true
+    const router = new Router()
+    router.all('/p/{*rest}', koaShim.proxy(upstream.url))
+    app.use(koaShim.streamShim())
+    app.use(router.routes())
+    server = http2.createServer(app.callback())
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  })
+  afterAll(async () => {
+    session.close()
+    await new Promise((resolve) => server.close(resolve))
+    await upstream.close()
+    await closeSharedAgent()
+  })
+
+  it('forwards to an HTTP/1.1 upstream without pseudo-headers, full duplex, and drops hop-by-hop response headers', async () => {
+    const stream = session.request({ ':method': 'POST', ':path': '/p/h2/echo', 'x-keep': 'yes' }, { endStream: false })
+    stream.write(FIRST)
+    const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders]
+    expect(headers[':status']).toBe(200)
+    expect(headers['x-hop']).toBeUndefined()
+    expect(headers['x-end-to-end']).toBe('kept')
+    const [first] = (await once(stream, 'data')) as [Buffer]
+    const chunks = [first.toString()]
+    stream.end(REST)
+    for await (const chunk of stream) chunks.push((chunk as Buffer).toString())
+    expect(chunks.join('')).toBe(FIRST + REST)
+    const seen = upstream.last()
+    expect(seen.rawHeaders.filter((_, i) => i % 2 === 0 && seen.rawHeaders[i].startsWith(':'))).toEqual([])
+    expect(seen.headers['x-keep']).toBe('yes')
+    expect(seen.headers.via).toBe('2 stream-shim')
+    expect(seen.headers['x-forwarded-host']).toMatch(/^127\.0\.0\.1:\d+$/)
+  })
+})
