@@ -8,7 +8,8 @@ import { connectTarget, installConnect, installContinue, proxy, streamShim, tunn
 const port = Number(process.env.PORT ?? 3128)
 const user = process.env.PROXY_USER ?? 'demo'
 const password = process.env.PROXY_PASSWORD ?? 'demo'
-const allowedPorts = new Set([443, 8443])
+// CONNECT targets allowed, by port: ALLOWED_PORTS=443,8443 by default.
+const allowedPorts = new Set((process.env.ALLOWED_PORTS ?? '443,8443').split(',').map(Number))
 
 // The reverse proxy's upstream: UPSTREAM, or a small echo server started here.
 let upstream = process.env.UPSTREAM
@@ -53,7 +54,7 @@ app.use((err, req, res, _next) => {
 // installConnect: CONNECT requests reach the app instead of Node's default 'connect' handling.
 const server = installConnect(installContinue(http.createServer(app)), app)
 server.listen(port, '127.0.0.1', () => {
-  const base = `http://127.0.0.1:${port}`
+  const base = `http://127.0.0.1:${server.address().port}`
   console.log(`stream-shim proxy example on ${base}; reverse proxy upstream ${upstream}`)
   console.log('Try:')
   console.log(`  curl -d 'hello upstream' ${base}/api/echo?x=1                     # reverse proxy`)
