@@ -156,8 +156,12 @@ export type ProxyResponse = ServerResponse | Http2ServerResponse
 export interface ForwardRequest {
   req: IncomingMessage
   res: ProxyResponse
-  /** The request's body stream (undefined: no body is forwarded). */
-  body: BodyStream | undefined
+  /**
+   * The request's body: its BodyStream on a streaming route, the request
+   * itself replaying what the shim buffered on a buffered one, or undefined
+   * for none.
+   */
+  body: BodyStream | Readable | undefined
   url: URL
   config: ProxyConfig
   /** Called just before the upstream's response is written (Koa hands the response over here). */
@@ -179,7 +183,8 @@ interface UpstreamResponse {
  * `proxy.upstream.timeout` (504).
  */
 export async function forward(request: ForwardRequest): Promise<void> {
-  const { req, res, body, config } = request
+  const { req, res, config } = request
+  const body = request.body
   const abort = new AbortController()
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort(new Error('the client went away'))
@@ -190,7 +195,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
     const headers = forwardedHeaders(req, request.url, config)
     const withBody = body !== undefined && requestHasBody(req)
     upstream =
-      withBody && continuePending(req) && /^100-continue$/i.test(req.headers.expect ?? '')
+      withBody && isBodyStream(body) && continuePending(req) && /^100-continue$/i.test(req.headers.expect ?? '')
         ? await requestWithContinue(req, request.url, headers, body, config, abort.signal)
         : await requestWithUndici(req, request.url, headers, withBody ? body : undefined, config, abort.signal)
   } catch (err) {
@@ -211,8 +216,13 @@ export async function forward(request: ForwardRequest): Promise<void> {
   }
 }
 
+/** A BodyStream (matched by shape: two copies of the package may be loaded), not a plain request. */
+function isBodyStream(body: Readable): body is BodyStream {
+  return typeof (body as Partial<BodyStream>).accept === 'function' && typeof (body as Partial<BodyStream>).bytesReceived === 'number'
+}
+
 /** The error to answer with for a request that failed before its response. */
-function failure(err: unknown, body: BodyStream | undefined, config: ProxyConfig): BodyError {
+function failure(err: unknown, body: Readable | undefined, config: ProxyConfig): BodyError {
   const bodyError = body?.errored
   if (isBodyError(bodyError)) return bodyError // 413, 408, 400: the client's own doing
   if (isBodyError(err)) return err
@@ -284,8 +294,8 @@ function acceptWire(body: BodyStream, req: IncomingMessage): void {
 }
 
 /** The forwarded body: the wire bytes, read as the upstream asks for them. */
-function wireBody(body: BodyStream, req: IncomingMessage): Readable {
-  acceptWire(body, req)
+function wireBody(body: BodyStream | Readable, req: IncomingMessage): Readable {
+  if (isBodyStream(body)) acceptWire(body, req)
   return body
 }
 
@@ -293,7 +303,7 @@ async function requestWithUndici(
   req: IncomingMessage,
   url: URL,
   headers: string[],
-  body: BodyStream | undefined,
+  body: BodyStream | Readable | undefined,
   config: ProxyConfig,
   signal: AbortSignal,
 ): Promise<UpstreamResponse> {

@@ -3,7 +3,10 @@
  * to an upstream and streams its response back (lib/proxy.ts).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { Readable } from 'node:stream'
+import { getMarker, setMarker } from '../../lib/markers.js'
 import { checkTarget, forward, proxyConfig, targetUrl, type ProxyOptions, type ProxyTarget } from '../../lib/proxy.js'
+import { modeOf } from '../../lib/request-state.js'
 import { streaming } from './markers.js'
 import type { StreamingRequest } from './types.js'
 
@@ -26,12 +29,21 @@ import type { StreamingRequest } from './types.js'
 export function proxy(target: ProxyTarget<Request>, options?: ProxyOptions<Request>): RequestHandler {
   const checked = checkTarget(target)
   const config = proxyConfig(options)
-  return streaming(config.streaming, function proxyHandler(req: StreamingRequest, res: Response, next: NextFunction): void {
+  const run = (req: Request, res: Response, next: NextFunction, body: Readable | undefined): void => {
     targetUrl(checked, req, req.originalUrl, config)
-      .then((url) => forward({ req, res, body: req.bodyStream, url, config }))
+      .then((url) => forward({ req, res, body, url, config }))
       .catch((err: unknown) => {
         if (res.headersSent) res.destroy()
         else next(err)
       })
+  }
+  const onStreamingRoute = streaming(config.streaming, function proxyStreaming(req: StreamingRequest, res: Response, next: NextFunction): void {
+    run(req, res, next, req.bodyStream)
   })
+  const proxyHandler = function proxyHandler(req: Request, res: Response, next: NextFunction): void {
+    // A buffered route (under buffered(), or one the shim buffered): the request replays the wire bytes.
+    if (req.bodyStream === undefined && modeOf(req) === 'buffered') run(req, res, next, req)
+    else onStreamingRoute(req, res, next)
+  }
+  return setMarker(proxyHandler, getMarker(onStreamingRoute)!)
 }

@@ -2,7 +2,10 @@
  * `proxy()` for Koa: a streaming middleware that forwards the request to an
  * upstream and streams its response back (lib/proxy.ts).
  */
-import type { Context } from 'koa'
+import type { Readable } from 'node:stream'
+import type { Context, Next } from 'koa'
+import { getMarker, setMarker } from '../../lib/markers.js'
+import { modeOf } from '../../lib/request-state.js'
 import { checkTarget, forward, proxyConfig, targetUrl, type ProxyOptions, type ProxyTarget } from '../../lib/proxy.js'
 import { streaming } from './markers.js'
 import type { KoaMiddleware } from './types.js'
@@ -26,17 +29,26 @@ import type { KoaMiddleware } from './types.js'
 export function proxy(target: ProxyTarget<Context>, options?: ProxyOptions<Context>): KoaMiddleware {
   const checked = checkTarget(target)
   const config = proxyConfig(options)
-  return streaming(config.streaming, async function proxyMiddleware(ctx: Context): Promise<void> {
+  const run = async (ctx: Context, body: Readable | undefined): Promise<void> => {
     const url = await targetUrl(checked, ctx, ctx.originalUrl, config)
     await forward({
       req: ctx.req,
       res: ctx.res,
-      body: ctx.request.bodyStream,
+      body,
       url,
       config,
       beforeResponse: () => {
         ctx.respond = false
       },
     })
+  }
+  const onStreamingRoute = streaming(config.streaming, function proxyStreaming(ctx: Context, _next: Next): Promise<void> {
+    return run(ctx, ctx.request.bodyStream)
   })
+  const proxyMiddleware = function proxyMiddleware(ctx: Context, next: Next): Promise<unknown> {
+    // A buffered route (under buffered(), or one the shim buffered): ctx.req replays the wire bytes.
+    if (ctx.request.bodyStream === undefined && modeOf(ctx.req) === 'buffered') return run(ctx, ctx.req)
+    return onStreamingRoute(ctx, next)
+  }
+  return setMarker(proxyMiddleware, getMarker(onStreamingRoute)!)
 }

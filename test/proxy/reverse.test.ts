@@ -96,6 +96,13 @@ describe.each(STACKS)('proxy() on $name', (stack) => {
       expect(upstream.last()).toMatchObject({ url: '/legacy/json', length: json.length, sha: sha256(json), complete: true })
       expect(upstream.last().headers['content-encoding']).toBe('gzip')
     })
+
+    it('forwards a body no parser of a buffered route took, read from the request itself', async () => {
+      const body = bytes(300_000, 9)
+      const reply = await send(proxy.port, 'POST', '/legacy/binary', body, { 'content-type': 'application/octet-stream' }, { chunked: true })
+      expect(reply.status).toBe(200)
+      expect(upstream.last()).toMatchObject({ url: '/legacy/binary', length: body.length, sha: sha256(body), complete: true })
+    })
   })
 
   describe('headers', () => {
