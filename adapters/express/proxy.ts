@@ -37,7 +37,7 @@ export function proxy(target: ProxyTarget<Request>, options?: ProxyOptions<Reque
         else next(err)
       })
   }
-  const onStreamingRoute = streaming(config.streaming, function proxyStreaming(req: StreamingRequest, res: Response, next: NextFunction): void {
+  const onStreamingRoute = streaming<Request['params']>(config.streaming, function proxyStreaming(req: StreamingRequest<Request['params']>, res: Response, next: NextFunction): void {
     run(req, res, next, req.bodyStream)
   })
   const proxyHandler = function proxyHandler(req: Request, res: Response, next: NextFunction): void {
