@@ -27,6 +27,9 @@ export type BodyErrorType =
   | 'stream.not.readable'
   | 'proxy.upstream.failed'
   | 'proxy.upstream.timeout'
+  | 'response.size.invalid'
+  | 'response.streaming'
+  | 'header.frozen'
 
 /** HTTP status for each error type. */
 export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.freeze({
@@ -45,6 +48,9 @@ export const ERROR_STATUS: Readonly<Record<BodyErrorType, number>> = Object.free
   'stream.not.readable': 500,
   'proxy.upstream.failed': 502,
   'proxy.upstream.timeout': 504,
+  'response.size.invalid': 500,
+  'response.streaming': 500,
+  'header.frozen': 500,
 })
 
 /** An error created by stream-shim: an `http-errors` object with a known `type`. */
@@ -191,6 +197,35 @@ export function upstreamFailed(cause: Error): BodyError {
 /** `proxy.upstream.timeout`: the upstream sent no response within `timeout` ms (504). */
 export function upstreamTimedOut(timeout: number): BodyError {
   return bodyError('proxy.upstream.timeout', 'gateway timeout', { expose: false, timeout })
+}
+
+/**
+ * `response.size.invalid`: a streamed response body did not match the
+ * Content-Length the response declared (`sent` bytes, or more, for `expected`).
+ */
+export function responseSizeInvalid(expected: number, sent: number): BodyError {
+  return bodyError('response.size.invalid', 'response body did not match its Content-Length', { expected, sent, expose: false })
+}
+
+/**
+ * `response.streaming`: something asked for the whole content of a streaming
+ * response, whose body is read once, by the client.
+ */
+export function responseStreaming(): BodyError {
+  return bodyError(
+    'response.streaming',
+    'the content of a streaming response is read once, by the client, and cannot be read whole: ' +
+      'to observe or transform it, wrap its iterator with streamingResponses((body) => wrapped) instead',
+    { expose: false },
+  )
+}
+
+/** `header.frozen`: a header frozen with `freezeHeader()` was about to be changed (`action`: set, removed). */
+export function headerFrozen(header: string, action: string): BodyError {
+  return bodyError('header.frozen', `header "${header}" is frozen: it cannot be ${action} after freezeHeader()`, {
+    header,
+    expose: false,
+  })
 }
 
 /** True when `err` is an error stream-shim created (matched by shape, not `instanceof`). */

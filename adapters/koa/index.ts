@@ -3,6 +3,9 @@ export { streamShim } from './stream-shim.js'
 export { streaming, buffered } from './markers.js'
 export { resolveRoute } from './route-lookup.js'
 export { installContinue } from '../../lib/continue.js'
+export { sendStream, streamingResponses, freezeHeader, isHeaderFrozen } from './responses.js'
+export type { KoaSendStreamOptions, KoaBodyWrapper } from './responses.js'
+export type { ResponseChunk, ResponseSource } from '../../lib/send-stream.js'
 export type { RouteDecision } from './route-lookup.js'
 export type {
   KoaBufferedOptions,
