@@ -39,7 +39,7 @@ export interface StreamTarget {
   getHeader(name: string): OutgoingHttpHeader | undefined
   setHeader(name: string, value: OutgoingHttpHeader): unknown
   write(chunk: Uint8Array): boolean
-  end(callback?: () => void): unknown
+  end(): unknown
   once(event: string, listener: (...args: unknown[]) => void): unknown
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown
   destroy(): unknown
@@ -252,8 +252,10 @@ export async function sendStream(res: StreamTarget, source: ResponseSource, opti
   }
   await new Promise<void>((resolve) => {
     if (isGone()) return resolve()
+    // Not end(callback): middleware that patch end() (compression) take only (chunk, encoding).
     res.once('close', () => resolve())
-    res.end(() => resolve())
+    res.once('finish', () => resolve())
+    res.end()
   })
 }
 

@@ -93,7 +93,7 @@ export function sendStream(ctx: Context, source: ResponseSource, options: KoaSen
 export function freezeHeader(ctx: Context, name: string, value?: OutgoingHttpHeader): void {
   liftOnKoaError(ctx)
   freeze(ctx.res as unknown as HeaderTarget, name, value)
-  if (String(name).toLowerCase() === 'content-encoding' && ctx.response.get('Content-Encoding') === '') {
+  if (String(name).toLowerCase() === 'content-encoding' && !ctx.response.has('Content-Encoding')) {
     ;(ctx as { compress?: boolean }).compress = false
   }
 }
@@ -134,12 +134,13 @@ function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
  * Middleware that gives `ctx` and `ctx.response` `freezeHeader()` and
  * `isHeaderFrozen()`, and `ctx.response.content`; given a `wrapper`, registers
  * it for every streaming response below it (wrappers compose in registration
- * order). After the middleware below has run, a body set to a web
- * `ReadableStream` or a fetch `Response`, or to an async iterable on a
- * `streaming()` route, is sent as with `sendStream()`; an async iterable on
- * any other route is read into a Buffer (a buffered response that legacy
- * middleware may read). Node streams assigned to `ctx.body` keep Koa's own
- * handling. Mount it after koa-compress, koa-etag and koa-conditional-get.
+ * order). Below it, `ctx.body =` a web `ReadableStream`, a fetch `Response`,
+ * or an async iterable on a `streaming()` route is sent as with
+ * `sendStream()` (keeping the Content-Type set before); an async iterable on
+ * any other route is read into a Buffer once the middleware below has run (a
+ * buffered response that legacy middleware may read). Node streams assigned
+ * to `ctx.body` keep Koa's own handling. Mount it after koa-compress,
+ * koa-etag and koa-conditional-get.
  *
  * @example
  * app.use(compress())
@@ -154,14 +155,44 @@ export function streamingResponses(wrapper?: KoaBodyWrapper) {
     if (wrapper !== undefined) addWrapper(ctx, (body) => wrapper(body, ctx))
     await next()
     const body: unknown = ctx.body
-    if (body instanceof ResponseBody || body instanceof Stream || typeof body === 'string' || Buffer.isBuffer(body)) return
-    if (isFetchResponse(body) || isWebStream(body)) {
-      sendStream(ctx, body)
-    } else if (isAsyncIterable(body)) {
-      if (modeOf(ctx.req) === 'streaming') sendStream(ctx, body)
-      else ctx.body = await readWhole(body)
-    }
+    if (isAsyncIterable(body) && !(body instanceof Stream) && !isWebStream(body)) ctx.body = await readWhole(body)
   }
+}
+
+/**
+ * Intercept `ctx.body = value` below the middleware: a web stream, a fetch
+ * Response, or an async iterable on a `streaming()` route is sent with
+ * `sendStream()` at once; an async iterable elsewhere is kept, with the
+ * Content-Type the handler set (Koa would make it JSON), to be read whole
+ * once the middleware below has run.
+ */
+function interceptBody(ctx: Context): void {
+  const response = ctx.response
+  let owner: object | null = response
+  let descriptor: PropertyDescriptor | undefined
+  while (owner !== null && descriptor?.set === undefined) {
+    descriptor = Object.getOwnPropertyDescriptor(owner, 'body')
+    owner = Object.getPrototypeOf(owner) as object | null
+  }
+  const { get, set } = descriptor ?? {}
+  if (get === undefined || set === undefined) return
+  Object.defineProperty(response, 'body', {
+    configurable: true,
+    get() {
+      return get.call(this) as unknown
+    },
+    set(value: unknown) {
+      if (value instanceof ResponseBody || value instanceof Stream || !(isFetchResponse(value) || isWebStream(value) || isAsyncIterable(value))) {
+        set.call(this, value)
+      } else if (isFetchResponse(value) || isWebStream(value) || modeOf(ctx.req) === 'streaming') {
+        sendStream(ctx, value)
+      } else {
+        const type = response.has('Content-Type') ? response.get('Content-Type') : undefined
+        set.call(this, value)
+        if (type !== undefined) response.set('Content-Type', type)
+      }
+    },
+  })
 }
 
 /** Read a legacy (non-streaming) iterable body into one Buffer. */
@@ -190,4 +221,5 @@ function installMethods(ctx: Context): void {
   Object.assign(ctx, { freezeHeader: freezeHere, isHeaderFrozen: frozenHere })
   Object.assign(ctx.response, { freezeHeader: freezeHere, isHeaderFrozen: frozenHere })
   Object.defineProperty(ctx.response, 'content', { configurable: true, get: () => contentOf(ctx) })
+  interceptBody(ctx)
 }
