@@ -72,6 +72,19 @@ export function sendStream(res: Response | StreamTarget, source: ResponseSource,
  */
 export function freezeHeader(res: Response | HeaderTarget, name: string, value?: OutgoingHttpHeader): void {
   freeze(res as HeaderTarget, name, value)
+  if (String(name).toLowerCase() === 'cache-control') keepOutOfApicache(res)
+}
+
+/**
+ * apicache stores a response in `res.end()`, before its headers are
+ * written, whatever its Cache-Control says, and replays it with a max-age of
+ * its own: a response whose Cache-Control was frozen to forbid that is
+ * marked not cacheable through apicache's own per-response flag.
+ */
+function keepOutOfApicache(res: object): void {
+  const state = (res as { _apicache?: { cacheable?: boolean } })._apicache
+  const value = String((res as HeaderTarget).getHeader('cache-control') ?? '')
+  if (state !== undefined && /(?:^|,)\s*(?:no-cache|no-store|private)\b/i.test(value)) state.cacheable = false
 }
 
 /**
@@ -109,7 +122,7 @@ export function streamingResponses(wrapper?: ExpressBodyWrapper) {
 
 const methods = {
   freezeHeader(this: Response, name: string, value?: OutgoingHttpHeader): Response {
-    freeze(this as HeaderTarget, name, value)
+    freezeHeader(this, name, value)
     return this
   },
   isHeaderFrozen(this: Response, name: string): boolean {
