@@ -171,7 +171,11 @@ function liftOnErrorStatus(res: Guarded): void {
   }
   let stored = res.statusCode
   const get = descriptor?.get ?? (() => stored)
-  const set = descriptor?.set ?? ((code: number) => { stored = code })
+  const set =
+    descriptor?.set ??
+    ((code: number) => {
+      stored = code
+    })
   Object.defineProperty(res, 'statusCode', {
     configurable: true,
     enumerable: true,

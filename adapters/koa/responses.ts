@@ -93,7 +93,7 @@ export function sendStream(ctx: Context, source: ResponseSource, options: KoaSen
 export function freezeHeader(ctx: Context, name: string, value?: OutgoingHttpHeader): void {
   liftOnKoaError(ctx)
   freeze(ctx.res as unknown as HeaderTarget, name, value)
-  if (String(name).toLowerCase() === 'content-encoding' && !ctx.response.has('Content-Encoding')) {
+  if (String(name).toLowerCase() === 'content-encoding' && !ctx.res.hasHeader('Content-Encoding')) {
     ;(ctx as { compress?: boolean }).compress = false
   }
 }
@@ -187,7 +187,7 @@ function interceptBody(ctx: Context): void {
       } else if (isFetchResponse(value) || isWebStream(value) || modeOf(ctx.req) === 'streaming') {
         sendStream(ctx, value)
       } else {
-        const type = response.has('Content-Type') ? response.get('Content-Type') : undefined
+        const type = ctx.res.hasHeader('Content-Type') ? response.get('Content-Type') : undefined
         set.call(this, value)
         if (type !== undefined) response.set('Content-Type', type)
       }

@@ -27,6 +27,8 @@ const server = createServer(app).listen(port, '127.0.0.1', () => {
   console.log(`  curl -H 'content-type: application/json' -d '{"hello":"world"}' ${base}/legacy/json`)
   console.log(`  curl -d 'user[name]=ada&user[lang]=en' ${base}/legacy/form`)
   console.log(`  curl -H 'content-type: application/json' -d '{"bad' ${base}/legacy/json          # 400 entity.parse.failed`)
+  console.log(`  curl -s '${base}/export.ndjson?rows=5'                               # streamed NDJSON export`)
+  console.log(`  curl -N --compressed ${base}/events                                   # Server-Sent Events, gzip, one a second`)
   console.log(`  curl ${base}/_routes                                                 # the migration report, as JSON`)
   console.log('Stop with Ctrl-C (the uploads folder is removed). The Koa example: npm run demo:koa')
 })

@@ -4,6 +4,7 @@
  * koa-compress, @koa/etag, koa-conditional-get, helmet, apicache) never turns
  * a frozen header into a wrong response.
  */
+import apicacheModule from 'apicache'
 import compression from 'compression'
 import helmet from 'helmet'
 import koaCompress from 'koa-compress'
@@ -132,7 +133,7 @@ describe.each(EXPRESS_VERSIONS)('frozen Cache-Control under apicache on %s', (_n
   let calls = 0
   const types: string[] = []
   beforeAll(async () => {
-    apicache = require('apicache').newInstance({ statusCodes: { include: [200] } })
+    apicache = apicacheModule.newInstance({ statusCodes: { include: [200] } })
     const app = express()
     app.use(streamingResponses())
     app.get('/cached', apicache.middleware('1 minute'), (req: any, res: any) => {
@@ -140,7 +141,7 @@ describe.each(EXPRESS_VERSIONS)('frozen Cache-Control under apicache on %s', (_n
       res.freezeHeader('Cache-Control', 'no-cache')
       res.type('text/plain').send(`call ${calls}`)
     })
-    app.use((err: any, req: any, res: any, next: any) => {
+    app.use((err: any, req: any, res: any, _next: any) => {
       types.push(err.type)
       res.status(500).send('failed')
     })

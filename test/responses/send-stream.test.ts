@@ -160,9 +160,9 @@ describe.each(EXPRESS_VERSIONS)('sendStream() on %s', (_name, express) => {
 
   it('leaves a source failing before its first chunk to the error handler (a 500)', async () => {
     route = (req, res) =>
-      sendStream(res, (async function* () {
-        throw new Error('no rows')
-      })())
+      sendStream(res, {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('no rows')) }),
+      })
     const reply = await fetchAll(running.port, '/s')
     expect(reply).toMatchObject({ status: 500, complete: true })
   })
@@ -300,4 +300,3 @@ describe('sendStream() on node:http2 (compatibility API)', () => {
     await until(() => slow.state.closed)
   })
 })
-
