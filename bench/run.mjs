@@ -61,6 +61,7 @@ const SCENARIOS = [
   await import('./scenarios/backpressure.mjs'),
   await import('./scenarios/create-server.mjs'),
   await import('./scenarios/proxy.mjs'),
+  await import('./scenarios/streamed-response.mjs'),
 ]
 
 const rounds = args.rounds === undefined ? 3 : Number(args.rounds)
