@@ -1,4 +1,4 @@
-// Scenario 7: a 1 GiB streamed response (sendStream()). A client reading at
+// Scenario 8: a 1 GiB streamed response (sendStream()). A client reading at
 // full speed gets it at close to a raw node:http handler piping the same
 // source; a client reading at 10 MB/s holds the server back without the
 // server buffering what the client has not read.
