@@ -46,6 +46,16 @@ export function expressSendStream() {
   return http.createServer(app)
 }
 
+/** Koa piping the source itself (`ctx.body = readable`): Koa's own floor. */
+export function koaPipe() {
+  const app = new Koa()
+  app.use(async (ctx) => {
+    ctx.type = 'application/octet-stream'
+    ctx.body = source(bytesOf(ctx.req))
+  })
+  return http.createServer(app.callback())
+}
+
 /** Koa + `sendStream(ctx, source)`. */
 export function koaSendStream() {
   if (koaShim === undefined) throw new Error('stream-shim/koa is not built yet')
