@@ -13,6 +13,7 @@ import {
   parseBodyParserMajor,
 } from './parsers.js'
 import type { BodyParserMajor, JsonOptions, RawOptions, TextOptions, UrlencodedOptions } from './parsers.js'
+import type { Inflate } from './decode.js'
 import { DEFAULT_DISCARD } from './unread-body.js'
 import {
   DEFAULT_STREAMING_LIMIT,
@@ -33,8 +34,13 @@ export interface StreamingOptions {
   limit?: ByteSize
   /** Media types accepted; others get 415 before the body is read. Default: any. */
   types?: TypeMatcher
-  /** Decode gzip, deflate and br in-stream. Default `true`. */
-  inflate?: boolean
+  /**
+   * Decode gzip, deflate and br in-stream (`true`, the default); refuse an
+   * encoded body with 415 (`false`); or hand the bytes over as they came,
+   * whatever their Content-Encoding, with `limit` counting them as sent
+   * (`'pass'`: a proxy forwarding a body untouched, a store keeping it compressed).
+   */
+  inflate?: Inflate
   /** Longest idle gap between chunks, in ms, before 408 (`false` for none). Default 30000. */
   timeout?: number | false
   /**
@@ -80,7 +86,7 @@ export interface ShimOptions extends BufferedOptions {
 export interface StreamingConfig {
   readonly limit: number
   readonly types: ((req: HeadersLike) => boolean) | undefined
-  readonly inflate: boolean
+  readonly inflate: Inflate
   readonly timeout: number
   readonly discard: number
 }
@@ -105,7 +111,7 @@ export function streamingConfig(options: StreamingOptions | undefined, base = DE
   return Object.freeze({
     limit: parseLimit(options.limit, base.limit),
     types: options.types === undefined ? base.types : typeChecker(options.types, undefined, 'types'),
-    inflate: parseBoolean(options.inflate, base.inflate, 'inflate'),
+    inflate: options.inflate === 'pass' ? 'pass' : parseBoolean(options.inflate, base.inflate as boolean, 'inflate'),
     timeout: parseTimeout(options.timeout, base.timeout),
     discard: parseLimit(options.discard, base.discard, 'discard'),
   })

@@ -16,12 +16,18 @@ export function contentEncoding(headers: IncomingHttpHeaders): string {
 }
 
 /**
+ * What to do with an encoded body: decode it (`true`), refuse it with 415
+ * (`false`), or hand its bytes over as they came (`'pass'`, streaming only).
+ */
+export type Inflate = boolean | 'pass'
+
+/**
  * Why a body with this content coding cannot be decoded: `encoding.unsupported`
  * (415) for a coding stream-shim does not know, and for every coding when
  * `inflate` is false; undefined when it can be.
  */
-export function encodingRefusal(encoding: string, inflate: boolean): BodyError | undefined {
-  if (encoding === 'identity') return undefined
+export function encodingRefusal(encoding: string, inflate: Inflate): BodyError | undefined {
+  if (encoding === 'identity' || inflate === 'pass') return undefined
   if (!inflate) return encodingUnsupported(encoding, true)
   return (SUPPORTED_ENCODINGS as readonly string[]).includes(encoding) ? undefined : encodingUnsupported(encoding, false)
 }
@@ -30,9 +36,10 @@ export function encodingRefusal(encoding: string, inflate: boolean): BodyError |
  * A decompression stream for `encoding`, or `null` for identity. Throws
  * the `encodingRefusal()` error for a coding it cannot decode.
  */
-export function createDecoder(encoding: string, inflate: boolean): Transform | null {
+export function createDecoder(encoding: string, inflate: Inflate): Transform | null {
   const refusal = encodingRefusal(encoding, inflate)
   if (refusal !== undefined) throw refusal
+  if (inflate === 'pass') return null
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':

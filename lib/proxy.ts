@@ -91,8 +91,8 @@ export function proxyConfig(options: ProxyOptions = {}): ProxyConfig {
   if (dispatcher !== undefined && (typeof dispatcher !== 'object' || dispatcher === null || typeof dispatcher.request !== 'function')) {
     throw new TypeError('option dispatcher must be an undici Dispatcher')
   }
-  // The body is forwarded as it came (gzip included): never decoded (see acceptWire).
-  const streaming: StreamingOptions = { limit, types, discard, timeout: clientTimeout }
+  // The body is forwarded as it came, whatever its Content-Encoding: never decoded, never refused for it.
+  const streaming: StreamingOptions = { limit, types, discard, timeout: clientTimeout, inflate: 'pass' }
   for (const key of Object.keys(streaming) as (keyof StreamingOptions)[]) if (streaming[key] === undefined) delete streaming[key]
   return Object.freeze({
     streaming,
@@ -272,30 +272,9 @@ function writeHead(res: ProxyResponse, upstream: UpstreamResponse, config: Proxy
   }
 }
 
-/**
- * Take the body's bytes as they came off the wire: the proxy forwards a
- * gzip body gzipped, with its own Content-Encoding and Content-Length, so
- * the body stream must not decode it. The stream's reader picks its decoder
- * from the request's Content-Encoding when it starts, synchronously, so the
- * header is hidden for that one call. The limit then counts wire bytes.
- */
-function acceptWire(body: BodyStream, req: IncomingMessage): void {
-  const encoding = req.headers['content-encoding']
-  if (encoding === undefined || body.accepted) {
-    body.accept()
-    return
-  }
-  delete req.headers['content-encoding']
-  try {
-    body.accept()
-  } finally {
-    req.headers['content-encoding'] = encoding
-  }
-}
-
 /** The forwarded body: the wire bytes, read as the upstream asks for them. */
-function wireBody(body: BodyStream | Readable, req: IncomingMessage): Readable {
-  if (isBodyStream(body)) acceptWire(body, req)
+function wireBody(body: BodyStream | Readable): Readable {
+  if (isBodyStream(body)) body.accept()
   return body
 }
 
@@ -313,7 +292,7 @@ async function requestWithUndici(
     path: url.pathname + url.search,
     method: req.method as Dispatcher.HttpMethod,
     headers,
-    body: body === undefined ? null : wireBody(body, req),
+    body: body === undefined ? null : wireBody(body),
     signal,
     headersTimeout: config.timeout,
     bodyTimeout: config.timeout,
@@ -353,7 +332,7 @@ function requestWithContinue(
     upstream.once('continue', () => {
       clearTimeout(timer) // the body now flows: the wait for the answer starts when it is sent
       upstream.once('finish', arm)
-      pipeline(wireBody(body, req), upstream).catch((err: unknown) => upstream.destroy(err as Error))
+      pipeline(wireBody(body), upstream).catch((err: unknown) => upstream.destroy(err as Error))
     })
     upstream.once('response', (response) => {
       settle()

@@ -13,31 +13,35 @@ import { realComplete } from './step-aside.js'
 export type BodyMode = 'streaming' | 'buffered'
 
 /**
- * One property per request, so that a request gets one hidden-class change
- * from the shim: its mode once decided, `'parsed'` once stream-shim has
- * buffered and parsed its body.
+ * The shim's state per request: its mode once decided, `'parsed'` once
+ * stream-shim has buffered and parsed its body. Kept beside the request, not
+ * on it: a property added to every request cost Express apps on Node 20 and
+ * 22 tens of µs per request (their request objects slow down after the shape
+ * change), and a WeakMap costs a hash lookup. One map per process, under a
+ * `Symbol.for` key, so that two loaded copies of the package (an app and a
+ * library each depending on stream-shim) agree about a request.
  */
-export const kState: unique symbol = Symbol.for('stream-shim.state') as never
+const states: WeakMap<object, BodyMode | 'parsed'> = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for('stream-shim.request-states')
+] ??= new WeakMap()) as WeakMap<object, BodyMode | 'parsed'>
 
 interface ShimState {
-  [kState]?: BodyMode | 'parsed'
   _body?: boolean
 }
 
 /** The mode the shim chose for `req`, if it has run. */
 export function modeOf(req: object): BodyMode | undefined {
-  const state = (req as ShimState)[kState]
+  const state = states.get(req)
   return state === 'parsed' ? 'buffered' : state
 }
 
 export function setMode(req: object, mode: BodyMode): void {
-  const state = req as ShimState
-  if (state[kState] !== 'parsed') state[kState] = mode
+  if (states.get(req) !== 'parsed') states.set(req, mode)
 }
 
 /** True when stream-shim already buffered and parsed this request's body. */
 export function isParsed(req: object): boolean {
-  return (req as ShimState)[kState] === 'parsed'
+  return states.get(req) === 'parsed'
 }
 
 /**
@@ -46,9 +50,8 @@ export function isParsed(req: object): boolean {
  * shim skips instead of failing on a body it cannot read.
  */
 export function markParsed(req: object): void {
-  const state = req as ShimState
-  state[kState] = 'parsed'
-  state._body = true
+  states.set(req, 'parsed')
+  ;(req as ShimState)._body = true
 }
 
 /**
@@ -56,9 +59,9 @@ export function markParsed(req: object): void {
  * undefined when the body is still there to read.
  */
 export function consumedBy(req: IncomingMessage): string | undefined {
-  const state = req as ShimState
   // _body is ours on a streaming request (set so body-parser 1.x skips it).
-  if (state._body === true && state[kState] !== 'parsed' && state[kState] !== 'streaming') {
+  const state = states.get(req)
+  if ((req as ShimState)._body === true && state !== 'parsed' && state !== 'streaming') {
     return 'a body parser (req._body is set)'
   }
   if (req.readableEnded) return 'another reader (the request stream has already ended)'

@@ -24,15 +24,15 @@ import {
   tooLargeWhileReading,
   type BodyError,
 } from './errors.js'
-import { contentEncoding, createDecoder, encodingRefusal } from './decode.js'
+import { contentEncoding, createDecoder, encodingRefusal, type Inflate } from './decode.js'
 import { contentLength, type HeadersLike } from './options.js'
 import { clientGone, consumedBy, requestHasBody, wireComplete } from './request-state.js'
 
 export interface WireOptions {
   /** Most decoded bytes to accept. */
   readonly limit: number
-  /** Decode gzip, deflate and br; when false, an encoded body is a 415. */
-  readonly inflate: boolean
+  /** Decode gzip, deflate and br; when false, an encoded body is a 415; `'pass'`: never decoded, never refused. */
+  readonly inflate: Inflate
   /** Longest idle gap between two chunks from the client, in ms; 0 for none. */
   readonly timeout: number
 }
@@ -60,7 +60,8 @@ export function refusalFromHeaders(req: HeadersLike, options: Pick<WireOptions, 
   const refusal = encodingRefusal(encoding, options.inflate)
   if (refusal !== undefined) return refusal
   const expected = contentLength(req.headers)
-  return encoding === 'identity' && expected !== undefined && expected > options.limit ? tooLarge(options.limit, expected) : undefined
+  const undecoded = encoding === 'identity' || options.inflate === 'pass'
+  return undecoded && expected !== undefined && expected > options.limit ? tooLarge(options.limit, expected) : undefined
 }
 
 export class WireReader {

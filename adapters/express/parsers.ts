@@ -6,7 +6,7 @@
  * streaming handler, and leave the request stream readable with the same bytes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { alreadyRead, bufferRequest } from '../../lib/buffer-request.js'
+import { alreadyRead, bufferRequestThen } from '../../lib/buffer-request.js'
 import {
   createJsonParser,
   createRawParser,
@@ -49,7 +49,7 @@ function run(
     next()
     return
   }
-  bufferRequest(req, res, parser).then(() => next(), next)
+  bufferRequestThen(req, res, parser, true, next)
 }
 
 /**
