@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express'
 import type { ShimOptions } from '../../lib/config.js'
 import { getMarker, setMarker, type Marker } from '../../lib/markers.js'
 import { streamShim } from '../express/stream-shim.js'
+import { describedShim } from '../../lib/shim-options.js'
 import { NEST_MARKER } from './decorators.js'
 import { toHttpException } from './exceptions.js'
 
@@ -60,13 +61,17 @@ export function installStreamShim(app: INestApplication, options: NestShimOption
   if (internals.appOptions !== null && typeof internals.appOptions === 'object') internals.appOptions.bodyParser = false
   else throw new TypeError('installStreamShim(app): create the app with NestFactory.create(AppModule, { bodyParser: false })')
 
-  const shim = streamShim(withNestDefaults(options))
   const markRoutes = routeMarking()
   const expressApp: unknown = adapter.getInstance()
-  app.use(function streamShimNest(req: Request, res: Response, next: NextFunction): void {
-    markRoutes(req.app)
-    shim(req, res, (err?: unknown) => next(err === undefined ? undefined : toNestError(err)))
-  })
+  const nestOptions = withNestDefaults(options)
+  const shim = streamShim(nestOptions)
+  // describedShim: the route report (describeRoutes) finds the shim and its options through this wrapper.
+  app.use(
+    describedShim(nestOptions, function streamShimNest(req: Request, res: Response, next: NextFunction): void {
+      markRoutes(req.app)
+      shim(req, res, (err?: unknown) => next(err === undefined ? undefined : toNestError(err)))
+    }),
+  )
   // Nest registers the routes in init() (listen() calls it): mark them as soon
   // as it returns, so route reports made before the first request see them.
   // NestFactory wraps the app in a proxy that ignores assignments and looks

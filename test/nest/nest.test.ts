@@ -18,6 +18,7 @@ interface NestApp {
   nest: string
   express: number
   markedAtInit: boolean
+  report: Array<{ method: string; path: string; mode: string; limit: number | null }>
   stderr: () => string
 }
 
@@ -35,7 +36,7 @@ async function startApp(major: number): Promise<NestApp> {
   }
   if (!stdout.includes('\n')) throw new Error(`the Nest ${major} app did not start: ${stderr}`)
   const ready = JSON.parse(stdout.slice(0, stdout.indexOf('\n')))
-  return { child, port: ready.port, nest: ready.nest, express: ready.express, markedAtInit: ready.markedAtInit, stderr: () => stderr }
+  return { child, port: ready.port, nest: ready.nest, express: ready.express, markedAtInit: ready.markedAtInit, report: ready.report, stderr: () => stderr }
 }
 
 /** Upload `total` bytes chunked, 64 KiB at a time with backpressure, and read the reply. */
@@ -75,6 +76,16 @@ describe.each([
 
   it('marks the @Streaming() routes once listen() has run init(), before any request', () => {
     expect(app.markedAtInit).toBe(true)
+  })
+
+  it("describeRoutes() on the app's Express instance reports each route's mode and limit", () => {
+    expect(app.report).toEqual(
+      expect.arrayContaining([
+        { method: 'PUT', path: '/files/:name', mode: 'streaming', limit: 5 * 1024 ** 3 },
+        { method: 'POST', path: '/items', mode: 'buffered', limit: 100 * 1024 },
+        { method: 'POST', path: '/import', mode: 'buffered', limit: 2 * 1024 * 1024 },
+      ]),
+    )
   })
 
   describe('@Streaming() routes', () => {
