@@ -8,15 +8,12 @@
 // server), so not part of npm run bench.
 //
 //   node bench/create-server-instructions.mjs [--node=/path/to/node] [--workload=get|echo] [--requests=1000]
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
+import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
 
 const { values } = parseArgs({
@@ -63,38 +60,22 @@ async function load(port, workload, count) {
   }))
 }
 
-async function instructionsPerRequest(workload, helper) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, values.node, '--input-type=module', '-e', SERVER, workload, helper ? '1' : '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
+function measure(workload, helper) {
+  return instructionsPerRequest({
+    node: values.node,
+    script: SERVER,
+    args: [workload, helper ? '1' : '0'],
+    load: (port, count) => load(port, workload, count),
+    warmup: WARMUP,
+    requests: REQUESTS,
   })
-  try {
-    let output = ''
-    child.stdout.setEncoding('utf8')
-    while (!/port (\d+)/.test(output)) {
-      const [chunk] = await once(child.stdout, 'data')
-      output += chunk
-    }
-    const port = Number(/port (\d+)/.exec(output)[1])
-    await load(port, workload, WARMUP)
-    execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' })
-    await load(port, workload, REQUESTS)
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' })
-    const dump = readdirSync(dir).find((f) => f.startsWith('out.'))
-    const totals = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(path.join(dir, dump), 'utf8'))
-    return Number(totals[1]) / REQUESTS
-  } finally {
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-    rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 const version = execFileSync(values.node, ['--version'], { encoding: 'utf8' }).trim()
 const rows = []
 for (const workload of values.workload) {
-  const plain = await instructionsPerRequest(workload, false)
-  const helped = await instructionsPerRequest(workload, true)
+  const plain = await measure(workload, false)
+  const helped = await measure(workload, true)
   rows.push([workload, Math.round(plain / 1000), Math.round(helped / 1000), `${((1 - helped / plain) * 100).toFixed(1)}%`])
   console.error(`${version} ${workload}: ${Math.round(plain)} → ${Math.round(helped)} instructions per request`)
 }

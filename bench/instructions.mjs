@@ -8,14 +8,11 @@
 //
 //   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] [--node-flags='--single-threaded'] \
 //     express:jsonNone express:jsonExpress express:jsonShim express:jsonOurs koa:jsonBodyparser koa:jsonShim
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
+import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
 
 const { values, positionals } = parseArgs({
@@ -68,38 +65,22 @@ async function load(port, count) {
   }))
 }
 
-async function instructionsPerRequest(app) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
-  const flags = values['node-flags'].split(' ').filter(Boolean)
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, values.node, ...flags, '--input-type=module', '-e', SERVER, app], {
-    stdio: ['ignore', 'pipe', 'ignore'],
+function measure(app) {
+  return instructionsPerRequest({
+    node: values.node,
+    flags: values['node-flags'].split(' ').filter(Boolean),
+    script: SERVER,
+    args: [app],
+    load,
+    warmup: WARMUP,
+    requests: REQUESTS,
   })
-  try {
-    let output = ''
-    child.stdout.setEncoding('utf8')
-    while (!/port (\d+)/.test(output)) {
-      const [chunk] = await once(child.stdout, 'data')
-      output += chunk
-    }
-    const port = Number(/port (\d+)/.exec(output)[1])
-    await load(port, WARMUP)
-    execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' })
-    await load(port, REQUESTS)
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' })
-    const dump = readdirSync(dir).find((f) => f.startsWith('out.'))
-    const totals = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(path.join(dir, dump), 'utf8'))
-    return Number(totals[1]) / REQUESTS
-  } finally {
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-    rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 const version = execFileSync(values.node, ['--version'], { encoding: 'utf8' }).trim()
 const counts = new Map()
 for (const app of APPS) {
-  counts.set(app, await instructionsPerRequest(app))
+  counts.set(app, await measure(app))
   console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request`)
 }
 agent.destroy()
