@@ -44,23 +44,8 @@ export function bufferRequest(
   parser: Parser,
   claim = true,
 ): Promise<void> {
-  let charset: string | null
-  try {
-    // Charset problems are known from the headers: refuse before reading.
-    charset = parser.charset(req)
-  } catch (err) {
-    return Promise.reject(err)
-  }
   return new Promise((resolve, reject) => {
-    readBodyThen(req, parser, res, (err, result) => {
-      if (err !== undefined) return reject(err)
-      try {
-        applyBody(req, res, parser, result!.body, charset, claim)
-      } catch (error) {
-        return reject(error)
-      }
-      resolve()
-    })
+    bufferRequestThen(req, res, parser, claim, (err) => (err === undefined ? resolve() : reject(err)))
   })
 }
 
@@ -77,6 +62,7 @@ export function bufferRequestThen(
 ): void {
   let charset: string | null
   try {
+    // Charset problems are known from the headers: refuse before reading.
     charset = parser.charset(req)
   } catch (err) {
     return done(err)

@@ -98,8 +98,7 @@ function resolveIn(router: RouterLike, dispatch: object, ctx: Context): RouteDec
     let marker = getMarker(dispatch) ?? getMarker(router)
     let path = ''
     for (const layer of chosenLayers(router, result.pathAndMethod)) {
-      marker = getMarker(layer) ?? marker
-      for (const handler of layer.stack) marker = getMarker(handler) ?? marker
+      marker = layerMarker(layer, marker)
       if (layer.methods.length > 0 && typeof layer.path === 'string') path = layer.path
     }
     return Object.freeze({ marker, path })
@@ -151,12 +150,16 @@ function guardRoutes(router: RouterLike, dispatch: object): void {
   }
 }
 
+/** The innermost marker on a layer: a handler's, else the layer's own, else `inherited` (the router's). */
+function layerMarker(layer: LayerLike, inherited: Marker | undefined): Marker | undefined {
+  let marker = getMarker(layer) ?? inherited
+  for (const handler of layer.stack) marker = getMarker(handler) ?? marker
+  return marker
+}
+
 /** Whether a streaming marker applies to this route: its handlers', its own, or its router's. */
 function streamsHere(layer: LayerLike, router: RouterLike, dispatch: object): boolean {
-  let marker = getMarker(dispatch) ?? getMarker(router)
-  marker = getMarker(layer) ?? marker
-  for (const handler of layer.stack) marker = getMarker(handler) ?? marker
-  return marker?.mode === 'streaming'
+  return layerMarker(layer, getMarker(dispatch) ?? getMarker(router))?.mode === 'streaming'
 }
 
 /**
