@@ -40,6 +40,7 @@ export interface StreamTarget {
   setHeader(name: string, value: OutgoingHttpHeader): unknown
   write(chunk: Uint8Array): boolean
   end(): unknown
+  on(event: string, listener: (...args: unknown[]) => void): unknown
   once(event: string, listener: (...args: unknown[]) => void): unknown
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown
   destroy(): unknown
@@ -153,11 +154,13 @@ export class SourceChunks implements AsyncIterableIterator<Buffer> {
 }
 
 /**
- * Pull a `Readable` with `read()` (its async iterator costs a third of the
- * throughput on large bodies): a chunk when one is buffered, else wait for
- * 'readable', 'end', 'error' or 'close'. Destroyed before its end, it fails.
+ * Pull a `Readable` one chunk at a time, in flowing mode paused after each
+ * chunk: `read()` would hand over everything buffered as one new Buffer (a
+ * copy per pull), and its async iterator costs a third of the throughput on
+ * large bodies. Destroyed before its end, it fails.
  */
 function readablePull(stream: Readable): () => Promise<IteratorResult<unknown>> {
+  const queue: unknown[] = []
   let error: Error | undefined
   let ended = false
   let waiter: (() => void) | undefined
@@ -166,7 +169,11 @@ function readablePull(stream: Readable): () => Promise<IteratorResult<unknown>> 
     waiter = undefined
     resolve?.()
   }
-  stream.on('readable', wake)
+  stream.on('data', (chunk: unknown) => {
+    queue.push(chunk)
+    stream.pause()
+    wake()
+  })
   stream.once('end', () => {
     ended = true
     wake()
@@ -182,9 +189,12 @@ function readablePull(stream: Readable): () => Promise<IteratorResult<unknown>> 
   return async function pull() {
     for (;;) {
       if (error !== undefined) throw error
-      const chunk: unknown = stream.read()
-      if (chunk !== null) return { done: false, value: chunk }
-      if (ended || stream.readableEnded) return { done: true, value: undefined }
+      if (queue.length > 0) {
+        const chunk = queue.shift()
+        if (queue.length === 0 && !ended) stream.resume()
+        return { done: false, value: chunk }
+      }
+      if (ended) return { done: true, value: undefined }
       await new Promise<void>((resolve) => {
         waiter = resolve
       })
@@ -225,8 +235,11 @@ export function abortResponse(res: StreamTarget): void {
 
 /**
  * Watch `res` for the client going away and for 'drain', with one 'close'
- * listener for the whole response: `next()` and `drain()` settle early once
- * `res` has closed, and nothing accumulates per chunk.
+ * and one 'drain' listener for the whole response: `next()` and `drain()`
+ * settle early once `res` has closed, and nothing accumulates per chunk.
+ * (`compression` moves 'drain' listeners onto its encoder, where
+ * `removeListener()` on `res` cannot reach them: a listener per wait would
+ * pile up there.)
  */
 function watch(res: StreamTarget, iterator: AsyncIterator<unknown>) {
   let gone = res.destroyed === true
@@ -238,6 +251,7 @@ function watch(res: StreamTarget, iterator: AsyncIterator<unknown>) {
   }
   const onDrain = (): void => onDrained?.()
   res.once('close', onClose)
+  res.on('drain', onDrain)
   return {
     isGone: () => gone,
     /** The iterator's next step, or `false` as soon as the client is gone. */
@@ -250,13 +264,16 @@ function watch(res: StreamTarget, iterator: AsyncIterator<unknown>) {
     drain: () =>
       new Promise<boolean>((resolve) => {
         onGone = () => resolve(false)
-        onDrained = () => resolve(!gone)
-        res.once('drain', onDrain)
+        onDrained = () => {
+          onDrained = undefined
+          resolve(!gone)
+        }
       }),
     dispose: () => {
       onGone = undefined
       onDrained = undefined
       res.removeListener('close', onClose)
+      res.removeListener('drain', onDrain)
     },
   }
 }
@@ -330,6 +347,17 @@ function groupHeaders(headers: [string, string][]): Map<string, string | string[
   return grouped
 }
 
+/** Options of a `ResponseBody`. */
+export interface ResponseBodyOptions extends SendStreamOptions {
+  /**
+   * The source failed before producing a byte, and no header has gone out:
+   * answer with the framework's error response instead (Koa's `ctx.onerror`).
+   * The body then ends empty, so the pipe into `res` finishes cleanly behind
+   * that response. Without it, the body fails and whoever pipes it decides.
+   */
+  onEarlyError?: (err: Error) => void
+}
+
 /**
  * The body as a `Readable` that a framework pipes to `res` (Koa does): it
  * pulls the source one chunk per read, so piping gives backpressure; it ends
@@ -344,16 +372,18 @@ export class ResponseBody extends Readable {
   private readonly closeSource: () => void
   private readonly res: StreamTarget
   private readonly declaredAtStart: number | undefined
+  private readonly onEarlyError: ((err: Error) => void) | undefined
   private declared: number | undefined
   private started = false
   private produced = 0
 
-  constructor(res: StreamTarget, source: Exclude<ResponseSource, Response>, options: SendStreamOptions = {}) {
+  constructor(res: StreamTarget, source: Exclude<ResponseSource, Response>, options: ResponseBodyOptions = {}) {
     super({ highWaterMark: 16 * 1024 })
     const { iterator, close } = openBody(source, options.wrap)
     this.source = iterator
     this.closeSource = close
     this.res = res
+    this.onEarlyError = options.onEarlyError
     this.declaredAtStart = declaredLength(res)
     res.once('close', () => {
       if (!this.readableEnded) this.destroy()
@@ -396,6 +426,12 @@ export class ResponseBody extends Readable {
   private fail(err: Error): void {
     if (this.destroyed) return
     if (this.produced > 0 || this.res.headersSent) abortResponse(this.res)
+    else if (this.onEarlyError !== undefined) {
+      this.closeSource()
+      this.onEarlyError(err)
+      this.push(null)
+      return
+    }
     this.destroy(err)
   }
 

@@ -9,6 +9,7 @@
  */
 import compression from 'compression'
 import koaCompress from 'koa-compress'
+import { randomBytes } from 'node:crypto'
 import zlib from 'node:zlib'
 import { sendStream as expressSend, streamingResponses as expressResponses } from '../../adapters/express/index.js'
 import { streaming as koaStreaming, streamingResponses as koaResponses } from '../../adapters/koa/index.js'
@@ -28,6 +29,18 @@ function events(acks: Array<() => void>) {
   })()
 }
 
+/** 24 chunks of 128 KiB that gzip cannot shrink. */
+const noise = Array.from({ length: 24 }, () => randomBytes(128 * 1024))
+
+/** A source that fails before producing anything. */
+function failingEarly(): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => new Promise((resolve, reject) => setTimeout(() => reject(new Error('no rows today')), 5)),
+    }),
+  }
+}
+
 const big = { rows: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `row ${i}` })) }
 
 async function expectLockstep(port: number, path: string, encoding: 'gzip' | 'br', acks: Array<() => void>) {
@@ -42,6 +55,7 @@ async function expectLockstep(port: number, path: string, encoding: 'gzip' | 'br
 
 describe.each(EXPRESS_VERSIONS)('compression on %s', (_name, express) => {
   let running: Running
+  let drainListeners = 0
   const acks: Array<() => void> = []
   beforeAll(async () => {
     const app = express()
@@ -52,6 +66,18 @@ describe.each(EXPRESS_VERSIONS)('compression on %s', (_name, express) => {
       return expressSend(res, events(acks))
     })
     app.get('/buffered', (req: any, res: any) => res.json(big))
+    app.get('/noise', (req: any, res: any, next: () => void) => {
+      // Count the 'drain' listeners added through compression's res.on.
+      const on = res.on
+      res.on = function (type: string, listener: () => void) {
+        if (type === 'drain') drainListeners++
+        return on.call(this, type, listener)
+      }
+      next()
+    }, (req: any, res: any) => {
+      res.type('application/octet-stream')
+      return expressSend(res, noise)
+    })
     running = await listen(app)
   })
   afterAll(() => running.close())
@@ -59,6 +85,17 @@ describe.each(EXPRESS_VERSIONS)('compression on %s', (_name, express) => {
   it.each(['gzip', 'br'] as const)('delivers each event of a streaming response as it is produced (%s)', async (encoding) => {
     acks.length = 0
     await expectLockstep(running.port, '/events', encoding, acks)
+  })
+
+  it('waits for drain through the encoder with one listener, not one per wait', async () => {
+    // Incompressible chunks larger than the encoder's buffer: every write waits
+    // for 'drain', and compression() moves 'drain' listeners onto its encoder,
+    // where removing them from res cannot reach them.
+    drainListeners = 0
+    const reply = await fetchAll(running.port, '/noise', { 'accept-encoding': 'gzip' })
+    expect(reply).toMatchObject({ status: 200, complete: true })
+    expect(zlib.gunzipSync(reply.body).equals(Buffer.concat(noise))).toBe(true)
+    expect(drainListeners).toBe(1)
   })
 
   it('still compresses a buffered res.json() response whole, with its ETag', async () => {
@@ -82,7 +119,7 @@ describe.each(KOA_VERSIONS)('koa-compress on %s', (_name, Koa) => {
     })
     app.use(koaStreaming(async (ctx: any) => {
       ctx.type = 'text/event-stream'
-      ctx.body = events(acks)
+      ctx.body = ctx.path === '/fail-early' ? failingEarly() : events(acks)
     }))
     running = await listen(app)
   })
@@ -91,6 +128,15 @@ describe.each(KOA_VERSIONS)('koa-compress on %s', (_name, Koa) => {
   it.each(['gzip', 'br'] as const)('delivers each event of ctx.body = iterable as it is produced (%s)', async (encoding) => {
     acks.length = 0
     await expectLockstep(running.port, '/events', encoding, acks)
+  })
+
+  it('answers 500 when a source fails before its first chunk, compressed or not', async () => {
+    for (const encoding of ['gzip', 'identity']) {
+      const reply = await fetchAll(running.port, '/fail-early', { 'accept-encoding': encoding })
+      expect(reply).toMatchObject({ status: 500, complete: true })
+      expect(reply.headers['content-encoding']).toBeUndefined()
+      expect(reply.body.toString()).toBe('Internal Server Error')
+    }
   })
 
   it('still compresses a buffered JSON body', async () => {
