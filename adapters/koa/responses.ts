@@ -74,7 +74,12 @@ export function sendStream(ctx: Context, source: ResponseSource, options: KoaSen
   }
   markStreaming(ctx)
   const wrap = options.frozen === true ? undefined : composedWrapper(ctx)
-  const body = new ResponseBody(ctx.res as unknown as StreamTarget, source, { wrap })
+  const body = new ResponseBody(ctx.res as unknown as StreamTarget, source, {
+    wrap,
+    // Koa 2 would answer 500 from the stream's 'error'; Koa 3 pipes with
+    // pipeline(), which would reset the connection instead: answer alike on both.
+    onEarlyError: (err) => ctx.onerror(err),
+  })
   ctx.body = body
   return body
 }

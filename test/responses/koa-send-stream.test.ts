@@ -49,12 +49,14 @@ function failing(afterFirst: boolean) {
 describe.each(KOA_VERSIONS)('streaming responses on %s', (_name, Koa) => {
   let running: Running
   let route: (ctx: any) => unknown
+  const errors: string[] = []
   beforeAll(async () => {
     const app = new Koa()
     app.use(streamingResponses())
     app.use(async (ctx: any, next: any) => (ctx.path.startsWith('/s') ? next() : route(ctx)))
     app.use(streaming(async (ctx: any) => route(ctx)))
     running = await listen(app)
+    app.on('error', (err: Error) => errors.push(err.message))
   })
   afterAll(() => running.close())
 
@@ -121,11 +123,16 @@ describe.each(KOA_VERSIONS)('streaming responses on %s', (_name, Koa) => {
     expect(reply.complete).toBe(false)
   })
 
-  it('never answers 200 when the source fails before its first chunk (Koa 2: a 500; Koa 3 resets, as its pipeline() does)', async () => {
+  it('answers 500 through Koa\'s error handling when the source fails before its first chunk', async () => {
     route = (ctx) => sendStream(ctx, failing(false))
+    errors.length = 0
     const reply = await fetchAll(running.port, '/s')
-    if (_name === 'Koa 2') expect(reply).toMatchObject({ status: 500, complete: true })
-    else expect(reply).toMatchObject({ status: 0, complete: false })
+    expect(reply).toMatchObject({ status: 500, complete: true })
+    expect(reply.body.toString()).toBe('Internal Server Error')
+    expect(errors).toEqual(['source failed'])
+    route = (ctx) => sendStream(ctx, CHUNKS)
+    expect(await fetchAll(running.port, '/s')).toMatchObject({ status: 200, complete: true })
+    expect(errors).toEqual(['source failed'])
   })
 
   it.each([
@@ -157,6 +164,7 @@ describe.each(KOA_VERSIONS)('streaming responses on %s over node:http2', (_name,
     app.use(streaming(async (ctx: any) => {
       if (ctx.path === '/ok') sendStream(ctx, sources['a web ReadableStream']() as never)
       else if (ctx.path === '/fail') sendStream(ctx, failing(true))
+      else if (ctx.path === '/fail-early') sendStream(ctx, failing(false))
       else if (ctx.path === '/short') {
         ctx.length = 100
         sendStream(ctx, ['short'])
@@ -186,6 +194,13 @@ describe.each(KOA_VERSIONS)('streaming responses on %s over node:http2', (_name,
   it('resets the stream with INTERNAL_ERROR when the source throws mid-way', async () => {
     const reply = await h2Fetch(session, '/fail')
     expect(reply.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR)
+  })
+
+  it('answers 500 on the stream when the source fails before its first chunk, and the session serves on', async () => {
+    const reply = await h2Fetch(session, '/fail-early')
+    expect(reply).toMatchObject({ status: 500, complete: true })
+    expect(reply.body.toString()).toBe('Internal Server Error')
+    expect(await h2Fetch(session, '/ok')).toMatchObject({ status: 200, complete: true })
   })
 
   it('resets the stream when the source undershoots its Content-Length', async () => {
