@@ -38,11 +38,9 @@ export const MAX_BUFFERED = bufferConstants.MAX_LENGTH
  * Read the whole body of `req`, decoded and limited, then put the wire bytes
  * back into `req` so that it can be read again as if untouched.
  *
- * When the Content-Length is known and the body is not encoded, the body is
- * copied once into a Buffer of that length, allocated only once a quarter of
- * it has arrived: the length is the client's word, so memory held for a body
- * is never more than four times the bytes actually received, and a large
- * body peaks at 1.25 times its size.
+ * When the Content-Length is known and the body is not encoded, each chunk
+ * is copied once into one Buffer, which never holds much more than the bytes
+ * actually received (the length is the client's word): see `Collector`.
  */
 export function readBody(
   req: IncomingMessage,
@@ -126,19 +124,32 @@ export function readBodyThen(
 /** Bodies declared this small are allocated at once. */
 const EAGER_ALLOCATION = 64 * 1024
 
+/** Bodies declared this large are collected in a growable buffer. */
+const GROWN_ALLOCATION = 4 * 1024 * 1024
+
 /**
- * Collects chunks into one Buffer. With a declared length, the Buffer of
- * that length is allocated once a quarter of it has arrived (at once up to
- * 64 KiB); the chunks before that are copied twice.
+ * Collects chunks into one Buffer, copying each chunk once, with memory held
+ * for a body never far beyond the bytes received (a declared length is only
+ * the client's word):
+ * - up to 64 KiB declared, the Buffer is allocated at once;
+ * - from 4 MiB declared, the body is copied into a resizable ArrayBuffer that
+ *   reserves the declared length as address space only and doubles as bytes
+ *   arrive (never more than twice what was received), so the chunks are
+ *   garbage as soon as they are copied and no byte is copied twice;
+ * - in between (or where a resizable buffer cannot be had), the Buffer of
+ *   the declared length is allocated once a quarter of it has arrived: the
+ *   chunks before that are copied twice.
  */
 class Collector {
   readonly #expected: number | undefined
   #chunks: Buffer[] = []
   #length = 0
   #whole: Buffer | undefined
+  #growable: ArrayBuffer | undefined
 
   constructor(expected: number | undefined) {
     this.#expected = expected
+    if (expected !== undefined && expected >= GROWN_ALLOCATION) this.#growable = reserve(expected)
   }
 
   add(chunk: Buffer): boolean {
@@ -146,6 +157,17 @@ class Collector {
     if (this.#whole !== undefined) {
       chunk.copy(this.#whole, this.#length)
       this.#length += chunk.length
+      return true
+    }
+    const growable = this.#growable
+    if (growable !== undefined) {
+      const end = this.#length + chunk.length
+      if (end > growable.byteLength) {
+        if (end > growable.maxByteLength) return this.#ungrowable().add(chunk)
+        growable.resize(Math.min(growable.maxByteLength, Math.max(end, 2 * growable.byteLength, EAGER_ALLOCATION)))
+      }
+      new Uint8Array(growable, this.#length, chunk.length).set(chunk)
+      this.#length = end
       return true
     }
     if (this.#length === 0 && chunk.length === expected) {
@@ -167,10 +189,20 @@ class Collector {
     return true
   }
 
+  /** More than declared arrived (the reader is about to fail it): go on as chunks. */
+  #ungrowable(): this {
+    if (this.#growable !== undefined && this.#length > 0) this.#chunks = [Buffer.from(this.#growable, 0, this.#length)]
+    this.#growable = undefined
+    return this
+  }
+
   /** The bytes collected (the whole Buffer when it was allocated), and forget them. */
   take(): Buffer {
-    const body = this.#whole !== undefined ? this.#whole.subarray(0, this.#length) : concat(this.#chunks, this.#length)
+    let body: Buffer
+    if (this.#growable !== undefined) body = this.#length === 0 ? EMPTY : Buffer.from(this.#growable, 0, this.#length)
+    else body = this.#whole !== undefined ? this.#whole.subarray(0, this.#length) : concat(this.#chunks, this.#length)
     this.#whole = undefined
+    this.#growable = undefined
     this.#chunks = []
     return body
   }
@@ -180,6 +212,16 @@ class Collector {
 function allocate(size: number): Buffer | undefined {
   try {
     return Buffer.allocUnsafe(size)
+  } catch {
+    return undefined
+  }
+}
+
+/** An empty resizable ArrayBuffer that can grow to `size` bytes, or undefined where there is none. */
+function reserve(size: number): ArrayBuffer | undefined {
+  try {
+    const buffer = new ArrayBuffer(0, { maxByteLength: size })
+    return buffer.resizable ? buffer : undefined
   } catch {
     return undefined
   }

@@ -82,6 +82,27 @@ describe.each(frameworks)('%s: body integrity', (_name, express) => {
     const buffered = await send(running.port, 'PUT', '/buffered', body, headers, { chunked: true })
     expect(JSON.parse(buffered.text)).toEqual({ sha: sha256(body) })
   })
+
+  // With a Content-Length: below 64 KiB allocated at once, up to 4 MiB at a
+  // quarter, from 4 MiB grown as it arrives (each size at its boundary).
+  it.each([65_536, 65_537, 4 * 1024 * 1024 - 1, 4 * 1024 * 1024, 9 * 1024 * 1024 + 3])(
+    'buffers a %i-byte body with a Content-Length unchanged',
+    async (size) => {
+      const body = bytes(size, size + 7)
+      const reply = await send(running.port, 'PUT', '/buffered', body, { 'content-type': 'application/octet-stream' })
+      expect(JSON.parse(reply.text)).toEqual({ sha: sha256(body) })
+      expect(seen).toEqual([{ route: 'buffered', outcome: 'called', received: size }])
+    },
+  )
+
+  it('never calls a buffered handler when a body being grown is cut off', async () => {
+    await sendShort('/buffered', `Content-Length: ${8 * 1024 * 1024}\r\n`, bytes(5 * 1024 * 1024))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen.some((s) => s.route === 'buffered')).toBe(false)
+    const body = bytes(12_345, 3)
+    const reply = await send(running.port, 'PUT', '/buffered', body, { 'content-type': 'application/octet-stream' })
+    expect(JSON.parse(reply.text)).toEqual({ sha: sha256(body) })
+  })
 })
 
 describe('a declared Content-Length is only the client\'s word', () => {
