@@ -145,7 +145,7 @@ class Collector {
   #chunks: Buffer[] = []
   #length = 0
   #whole: Buffer | undefined
-  #growable: ArrayBuffer | undefined
+  #growable: Growable | undefined
 
   constructor(expected: number | undefined) {
     this.#expected = expected
@@ -217,10 +217,19 @@ function allocate(size: number): Buffer | undefined {
   }
 }
 
+/** A resizable ArrayBuffer (ES2024), typed here so that the sources compile against an older `lib`. */
+interface Growable extends ArrayBuffer {
+  readonly maxByteLength: number
+  readonly resizable: boolean
+  resize(byteLength: number): void
+}
+
+const GrowableBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => Growable
+
 /** An empty resizable ArrayBuffer that can grow to `size` bytes, or undefined where there is none. */
-function reserve(size: number): ArrayBuffer | undefined {
+function reserve(size: number): Growable | undefined {
   try {
-    const buffer = new ArrayBuffer(0, { maxByteLength: size })
+    const buffer = new GrowableBuffer(0, { maxByteLength: size })
     return buffer.resizable ? buffer : undefined
   } catch {
     return undefined
