@@ -48,9 +48,9 @@ if (!args['no-build']) {
 }
 
 // Imported only after the build: the apps load dist/.
-const { describeMachine } = await import('./lib/machine.mjs')
+const { describeMachine, pinRun } = await import('./lib/machine.mjs')
 const { nodeVersion, resolveNodeBinary } = await import('./lib/node-binary.mjs')
-const { profileServersInto, runServersOn } = await import('./lib/server-process.mjs')
+const { pinServersTo, profileServersInto, runServersOn } = await import('./lib/server-process.mjs')
 const { koaShim } = await import('./lib/shim.mjs')
 const { table } = await import('./lib/stats.mjs')
 const SCENARIOS = [
@@ -76,6 +76,8 @@ if (args['cpu-prof']) {
 
 const serverBinary = resolveNodeBinary(args.node)
 runServersOn(serverBinary)
+const pinning = pinRun(pinServersTo) ?? 'servers and load generator unpinned (no taskset, or one core)'
+
 const serverNode = nodeVersion(serverBinary)
 const nodes =
   serverNode === process.version
@@ -102,6 +104,7 @@ function report() {
     `- Mode: ${mode}, ${rounds} runs per measurement (medians)`,
     `- Machine: ${machine.cores} cores (\`nproc\`), ${machine.cpu}, ${machine.memory} RAM, ${machine.os}`,
     `- ${nodes}`,
+    `- CPUs: ${pinning}`,
     `- Wall time: ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`,
     '',
     '## Goals',

@@ -41,18 +41,14 @@ export function pin(pid, cpus) {
 }
 
 /**
- * Run `fn` with the servers' processes on CPU 0 and this process (the
- * client) on CPU 1, then give every CPU back to all of them. A client and a
- * server sharing a core one round and not the next make a throughput figure
- * bimodal (on this 2-core machine: 700 or 2000 MiB/s for the same server).
- * Resolves with `fn`'s result and whether the pinning took.
+ * Servers on CPU 0, this process (load generator and clients) on CPU 1, for
+ * the whole run: a client and a server sharing a core in one run and not in
+ * the next make a figure bimodal (a 1 GiB streamed response measured 700 or
+ * 2000 MiB/s for the same server, by round). Returns a description for the
+ * results, or undefined where pinning cannot be done (one core, no taskset).
  */
-export async function pinned(serverPids, fn) {
-  const all = `0-${os.availableParallelism() - 1}`
-  const ok = pin(process.pid, '1') && serverPids.every((pid) => pin(pid, '0'))
-  try {
-    return { result: await fn(), pinned: ok }
-  } finally {
-    for (const pid of [process.pid, ...serverPids]) pin(pid, all)
-  }
+export function pinRun(pinServersTo) {
+  if (!pin(process.pid, '1')) return undefined
+  pinServersTo('0')
+  return 'server processes pinned to CPU 0 with all their threads (V8\'s GC and compiler work counts), the load generator and clients to CPU 1 (`taskset`)'
 }

@@ -5,9 +5,16 @@ import { fileURLToPath } from 'node:url'
 
 const CHILD = fileURLToPath(new URL('./server-child.mjs', import.meta.url))
 
+import { pin } from './machine.mjs'
+
 let profileDir
 let started = 0
 let nodeBinary = process.execPath
+let serverCpus
+/** Pin every server process started from now on (all its threads) to `cpus`, as taskset(1) takes them. */
+export function pinServersTo(cpus) {
+  serverCpus = cpus
+}
 /** Run every server process started from now on with this Node binary. */
 export function runServersOn(binary) {
   nodeBinary = binary
@@ -55,6 +62,7 @@ export function startServer(spec, options = {}) {
       child.send({ type, id })
     })
   }
+  if (serverCpus !== undefined) pin(child.pid, serverCpus)
   return new Promise((resolve, reject) => {
     const onExit = (code) => reject(new Error(`server ${spec} exited with ${code} before listening`))
     child.once('exit', onExit)

@@ -5,7 +5,6 @@
 import http from 'node:http'
 import { koaShim } from '../lib/shim.mjs'
 import { measureMemory, startServer } from '../lib/server-process.mjs'
-import { pinned } from '../lib/machine.mjs'
 import { GiB, MiB, interleave, median, mib, ratio, sizeLabel, table } from '../lib/stats.mjs'
 
 export const title = 'Streamed response'
@@ -54,18 +53,13 @@ export async function run({ quick, rounds, log }) {
   // Full speed: one server process each, runs interleaved so drift hits all alike.
   const started = await Promise.all(servers.map(async (s) => ({ ...s, server: await startServer(s.spec) })))
   let fast
-  let cpus
   try {
     for (const s of started) await download(s.server.port, s.path, 16 * MiB) // warm-up
-    const run = await pinned(started.map((s) => s.server.pid), () =>
-      interleave(started, rounds, async (s) => {
-        const { ms } = await download(s.server.port, s.path, bytes)
-        log(`  ${s.key}: ${sizeLabel(bytes)} at ${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`)
-        return ms
-      }),
-    )
-    fast = run.result
-    cpus = run.pinned ? 'servers pinned to CPU 0 and the client to CPU 1 (taskset)' : 'unpinned'
+    fast = await interleave(started, rounds, async (s) => {
+      const { ms } = await download(s.server.port, s.path, bytes)
+      log(`  ${s.key}: ${sizeLabel(bytes)} at ${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`)
+      return ms
+    })
   } finally {
     await Promise.all(started.map((s) => s.server.stop()))
   }
@@ -107,7 +101,7 @@ export async function run({ quick, rounds, log }) {
   }
 
   const markdown = [
-    `${sizeLabel(bytes)} streamed from a Readable of 64 KiB chunks to a client reading at full speed; ${rounds} interleaved runs per server after a warm-up, ${cpus}; medians. Ratio: the median over rounds of the raw handler's time over the server's in the same round (range in brackets). Koa piping the Readable itself is shown for reference: it is Koa's own floor.`,
+    `${sizeLabel(bytes)} streamed from a Readable of 64 KiB chunks to a client reading at full speed; ${rounds} interleaved runs per server after a warm-up; medians. Ratio: the median over rounds of the raw handler's time over the server's in the same round (range in brackets). Koa piping the Readable itself is shown for reference: it is Koa's own floor.`,
     '',
     table(['Server', 'Median throughput', 'vs raw'], rows),
     '',
