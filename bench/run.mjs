@@ -76,7 +76,6 @@ if (args['cpu-prof']) {
 
 const serverBinary = resolveNodeBinary(args.node)
 runServersOn(serverBinary)
-const pinning = pinRun(pinServersTo) ?? 'servers and load generator unpinned (no taskset, or one core)'
 
 const serverNode = nodeVersion(serverBinary)
 const nodes =
@@ -84,7 +83,8 @@ const nodes =
     ? `Node ${serverNode}; each server in its own process, the load generator in the parent`
     : `Node ${serverNode} for the servers (\`--node\`), each in its own process; Node ${process.version} for the load generator in the parent`
 
-const machine = describeMachine()
+const machine = describeMachine() // before pinning: nproc counts the CPUs this process may use
+const pinning = pinRun(pinServersTo) ?? 'servers and load generator unpinned (no taskset, or one core)'
 const started = Date.now()
 const mode = args.quick ? 'quick (`--quick`)' : 'full'
 const log = (line) => console.error(line)

@@ -162,10 +162,7 @@ class Collector {
     const growable = this.#growable
     if (growable !== undefined) {
       const end = this.#length + chunk.length
-      if (end > growable.byteLength) {
-        if (end > growable.maxByteLength) return this.#ungrowable().add(chunk)
-        growable.resize(Math.min(growable.maxByteLength, Math.max(end, 2 * growable.byteLength, EAGER_ALLOCATION)))
-      }
+      if (end > growable.byteLength && !grow(growable, end)) return this.#ungrowable().add(chunk)
       new Uint8Array(growable, this.#length, chunk.length).set(chunk)
       this.#length = end
       return true
@@ -189,7 +186,7 @@ class Collector {
     return true
   }
 
-  /** More than declared arrived (the reader is about to fail it): go on as chunks. */
+  /** No more room to grow (more than declared arrived, or the process is out of memory): go on as chunks. */
   #ungrowable(): this {
     if (this.#growable !== undefined && this.#length > 0) this.#chunks = [Buffer.from(this.#growable, 0, this.#length)]
     this.#growable = undefined
@@ -233,6 +230,21 @@ function reserve(size: number): Growable | undefined {
     return buffer.resizable ? buffer : undefined
   } catch {
     return undefined
+  }
+}
+
+/**
+ * Grow `buffer` to hold `end` bytes, doubling it (at least 64 KiB), never past
+ * its maximum. False when it cannot: `end` is past the maximum, or the
+ * process cannot have the memory now.
+ */
+function grow(buffer: Growable, end: number): boolean {
+  if (end > buffer.maxByteLength) return false
+  try {
+    buffer.resize(Math.min(buffer.maxByteLength, Math.max(end, 2 * buffer.byteLength, EAGER_ALLOCATION)))
+    return true
+  } catch {
+    return false
   }
 }
 

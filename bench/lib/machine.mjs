@@ -31,7 +31,9 @@ export function describeMachine() {
  * core): the measurement then runs unpinned.
  */
 export function pin(pid, cpus) {
-  if (os.availableParallelism() < 2) return false
+  // os.cpus(), not availableParallelism(): the latter is this process's
+  // affinity, a single CPU once the parent has pinned itself.
+  if (os.cpus().length < 2) return false
   try {
     execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
     return true
@@ -48,6 +50,7 @@ export function pin(pid, cpus) {
  * results, or undefined where pinning cannot be done (one core, no taskset).
  */
 export function pinRun(pinServersTo) {
+  // Servers are forked from this process and inherit its affinity until they are pinned.
   if (!pin(process.pid, '1')) return undefined
   pinServersTo('0')
   return 'server processes pinned to CPU 0 with all their threads (V8\'s GC and compiler work counts), the load generator and clients to CPU 1 (`taskset`)'
