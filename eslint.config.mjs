@@ -9,7 +9,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'bench/node_modules/', 'bench/profiles/']),
+  globalIgnores(['dist/', 'coverage/', 'bench/node_modules/', 'bench/profiles/', '**/scratch/']),
 
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

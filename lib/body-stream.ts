@@ -43,7 +43,6 @@ export interface BodyStreamOptions extends WireOptions {
 /** Where each stream's unobserved errors go (see `onUnobservedError`). */
 const unobservedHandlers = new WeakMap<BodyStream, (err: BodyError) => void>()
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only, see the interface below
 export class BodyStream extends Readable {
   /** The declared Content-Length, or undefined for a chunked body. */
   readonly expectedLength: number | undefined
@@ -58,6 +57,8 @@ export class BodyStream extends Readable {
   readonly #abort = new AbortController()
   #reader: WireReader | undefined
   #collected: Promise<Buffer> | undefined
+  /** Where the reader's chunks go while a `for await` takes them straight from it (see the iterator). */
+  #direct: ((chunk: Buffer) => boolean) | undefined
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, options: BodyStreamOptions) {
     // Above the 64 KiB a socket read delivers, so a reader keeping up does not
@@ -116,13 +117,95 @@ export class BodyStream extends Readable {
       return
     }
     const reader = new WireReader(this.#req, this.#options, {
-      data: (chunk) => this.push(chunk),
-      end: () => this.push(null),
+      data: (chunk) => (this.#direct === undefined ? this.push(chunk) : this.#direct(chunk)),
+      end: () => {
+        this.push(null)
+        // Nobody calls read() during a direct iteration: ask for the 'end' it waits for.
+        if (this.#direct !== undefined) this.read()
+      },
       error: (err) => this.destroy(err),
     })
     this.#reader = reader
     reader.start()
     if (!reader.done) this.#options.onStart?.()
+  }
+
+  /**
+   * `for await` takes each chunk as the reader delivers it, without passing
+   * it through this stream's buffer: the buffer is where a byte stream's
+   * `read()` joins chunks into one new Buffer, and the hop through it costs a
+   * tick per chunk. Errors, the end and destruction are those of the stream,
+   * as with Node's own iterator, which serves any stream already flowing,
+   * holding data, or done.
+   */
+  override [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    const direct =
+      this.#direct === undefined &&
+      !this.destroyed &&
+      this.readableLength === 0 &&
+      this.readableFlowing !== true &&
+      this.#reader?.done !== true
+    return direct ? this.#iterateDirectly() : (super[Symbol.asyncIterator]() as AsyncGenerator<Buffer, void, undefined>)
+  }
+
+  async* #iterateDirectly(): AsyncGenerator<Buffer, void, undefined> {
+    const queue: Buffer[] = []
+    let queued = 0
+    let ended = false
+    let failure: Error | undefined
+    let wake: (() => void) | undefined
+    const wakeUp = (): void => {
+      const resolve = wake
+      wake = undefined
+      resolve?.()
+    }
+    this.#direct = (chunk) => {
+      queue.push(chunk)
+      queued += chunk.length
+      wakeUp()
+      return queued < this.readableHighWaterMark
+    }
+    const onEnd = (): void => {
+      ended = true
+      wakeUp()
+    }
+    const onError = (err: Error): void => {
+      failure ??= err
+      wakeUp()
+    }
+    const onClose = (): void => {
+      if (!ended) failure ??= prematureClose()
+      wakeUp()
+    }
+    this.on('end', onEnd)
+    this.on('error', onError)
+    this.on('close', onClose)
+    try {
+      if (this.#reader === undefined) this.#start()
+      else this.#reader.resume()
+      for (;;) {
+        // Like Node's iterator: once the stream failed, what it holds is dropped.
+        if (failure !== undefined) throw failure
+        const chunk = queue.shift()
+        if (chunk !== undefined) {
+          queued -= chunk.length
+          this.#reader?.resume()
+          yield chunk
+        } else if (ended) {
+          return
+        } else {
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
+      }
+    } finally {
+      this.#direct = undefined
+      this.removeListener('end', onEnd)
+      this.removeListener('close', onClose)
+      // Left early (break, return, a throw in the loop's body): destroyed as
+      // by Node's iterator, whose listener takes the AbortError.
+      if (!ended && !this.destroyed) this.destroy(abortError())
+      else this.removeListener('error', onError)
+    }
   }
 
   /**
@@ -208,13 +291,6 @@ export class BodyStream extends Readable {
   }
 }
 
-// Types only: chunks are Buffers (Readable declares them `any`), so
-// `for await (const chunk of req.bodyStream)` gives a Buffer.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface BodyStream {
-  [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>
-}
-
 /**
  * Send the client-caused errors of `stream` that no listener takes to
  * `handler` (an adapter passes them to the framework). One handler per stream.
@@ -231,4 +307,14 @@ async function collect(stream: BodyStream): Promise<Buffer> {
     length += (chunk as Buffer).length
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)
+}
+
+/** What Node's iterator throws for a stream destroyed before its end. */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+}
+
+/** What Node destroys a stream with when its reader leaves a `for await` early. */
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' })
 }
