@@ -2,11 +2,13 @@
  * Test helpers: real servers on 127.0.0.1 and a raw HTTP/1.1 client that
  * controls exactly when and how each byte of a body is sent.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
 import { createHash } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 
 export const frameworks: Array<[string, any]> = [
   ['express 4', require('express4')],
@@ -121,4 +123,33 @@ export function bytes(length: number, seed = 1): Buffer {
     buf[i] = x & 0xff
   }
   return buf
+}
+
+/**
+ * Run a TypeScript server fixture in a process of its own (`node [flags]
+ * --import tsx file ...args`) and resolve with its port once it prints
+ * `READY <port>`; rejects if it exits first, with what it wrote to stderr
+ * when that is piped.
+ */
+export async function spawnServer(
+  file: string,
+  { args = [], flags = [], env, stderr = 'pipe' }: { args?: string[]; flags?: string[]; env?: NodeJS.ProcessEnv; stderr?: 'pipe' | 'inherit' } = {},
+): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', file, ...args], {
+    cwd: path.join(__dirname, '..', '..'),
+    stdio: ['ignore', 'pipe', stderr],
+    env: env ?? process.env,
+  })
+  let errors = ''
+  child.stderr?.on('data', (chunk) => (errors += chunk))
+  const port = await new Promise<number>((resolve, reject) => {
+    let stdout = ''
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk
+      const match = /READY (\d+)/.exec(stdout)
+      if (match) resolve(Number(match[1]))
+    })
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${errors}`)))
+  })
+  return { child, port, stderr: () => errors }
 }

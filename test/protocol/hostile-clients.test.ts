@@ -6,14 +6,14 @@
  * fault-injection property: random client behaviour against every handler
  * style, in both modes.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { constants } from 'node:buffer'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { RawConnection, head, type RawResponse } from './raw-client.js'
-import { bytes, sleep } from '../helpers/http.js'
+import { bytes, sleep, spawnServer } from '../helpers/http.js'
 
 const FLAVORS = ['express 4', 'express 5', 'koa 2', 'koa 3']
 const SERVER = path.join(__dirname, 'hostile-server.ts')
@@ -28,28 +28,13 @@ interface Child {
 }
 
 async function startServer(flavor: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, flavor], {
-    cwd: path.join(__dirname, '..', '..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'production' },
-  })
-  let output = ''
+  const { child, port, stderr } = await spawnServer(SERVER, { args: [flavor], env: { ...process.env, NODE_ENV: 'production' } })
   let exited = false
   child.on('exit', () => (exited = true))
-  child.stderr!.on('data', (chunk) => (output += chunk))
-  const port = await new Promise<number>((resolve, reject) => {
-    let stdout = ''
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk
-      const match = /READY (\d+)/.exec(stdout)
-      if (match) resolve(Number(match[1]))
-    })
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
-  })
   return {
     port,
     process: child,
-    output: () => output,
+    output: stderr,
     alive: () => !exited,
     stop: async () => {
       if (exited) return

@@ -7,12 +7,11 @@
  */
 import http from 'node:http'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { buffered as koaBuffered, streamShim as koaStreamShim, streaming as koaStreaming } from '../../adapters/koa/index.js'
 import { buffered, json, raw, streamShim, streaming, text, urlencoded } from '../../adapters/express/index.js'
 import { RawConnection, head } from './raw-client.js'
-import { bytes, listen, sleep } from '../helpers/http.js'
+import { bytes, listen, sleep, spawnServer } from '../helpers/http.js'
 
 const express5 = require('express')
 const express4 = require('express4')
@@ -211,21 +210,12 @@ describe('memory held for declared lengths (finding 9)', () => {
    * resizable ArrayBuffers, which `arrayBuffers` does not.
    */
   async function committedWhileHeld(clients: number, declared: number, sent: number): Promise<number> {
-    const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', 'tsx', path.join(__dirname, 'held-memory-server.ts')], {
-      cwd: path.join(__dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const { child, port } = await spawnServer(path.join(__dirname, 'held-memory-server.ts'), {
+      flags: ['--expose-gc', '--max-semi-space-size=1'],
+      stderr: 'inherit',
     })
     const conns: RawConnection[] = []
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let stdout = ''
-        child.stdout!.on('data', (chunk) => {
-          stdout += chunk
-          const match = /READY (\d+)/.exec(stdout)
-          if (match) resolve(Number(match[1]))
-        })
-        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-      })
       const memory = async (): Promise<number> => {
         const reply = await fetch(`http://127.0.0.1:${port}/memory`)
         return ((await reply.json()) as { committed: number }).committed
