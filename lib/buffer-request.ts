@@ -51,14 +51,18 @@ export function bufferRequest(
 
 /**
  * `bufferRequest` with a callback, for the hot path: `done` is called once,
- * with the error or with nothing, possibly before this function returns.
+ * with the error, or with nothing and the parsed body, possibly before this
+ * function returns. With `setBody` false the parsed body is only handed to
+ * `done`, and `req.body` is left alone (Koa keeps it on `ctx.request`, and
+ * removing a property from `req` again would slow every later access to it).
  */
 export function bufferRequestThen(
   req: IncomingMessage & BufferedFields,
   res: ServerResponse | undefined,
   parser: Parser,
   claim: boolean,
-  done: (err?: unknown) => void,
+  done: (err?: unknown, body?: unknown) => void,
+  setBody = true,
 ): void {
   let charset: string | null
   try {
@@ -69,16 +73,17 @@ export function bufferRequestThen(
   }
   readBodyThen(req, parser, res, (err, result) => {
     if (err !== undefined) return done(err)
+    let parsed: unknown
     try {
-      applyBody(req, res, parser, result!.body, charset, claim)
+      parsed = applyBody(req, res, parser, result!.body, charset, claim, setBody)
     } catch (error) {
       return done(error)
     }
-    done()
+    done(undefined, parsed)
   })
 }
 
-/** Verify and parse a body that has been read, and populate the request. */
+/** Verify and parse a body that has been read, populate the request, and return the parsed body. */
 function applyBody(
   req: IncomingMessage & BufferedFields,
   res: ServerResponse | undefined,
@@ -86,7 +91,8 @@ function applyBody(
   body: Buffer,
   charset: string | null,
   claim: boolean,
-): void {
+  setBody: boolean,
+): unknown {
   if (parser.verify !== undefined) {
     try {
       parser.verify(req, res, body, charset)
@@ -102,7 +108,8 @@ function applyBody(
     if (isBodyError(err)) throw err
     throw parseFailed(err as Error, body)
   }
-  req.body = parsed
+  if (setBody) req.body = parsed
   req.rawBody = body
   if (claim) markParsed(req)
+  return parsed
 }

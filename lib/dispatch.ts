@@ -157,14 +157,16 @@ export function beginBuffered(
 /**
  * `beginBuffered` with a callback, for the hot path: returns false when there
  * is nothing to read (and `done` is not called), else true, and `done` is
- * called once the body is parsed or failed, possibly before this returns.
+ * called once the body is parsed (with the parsed body) or failed, possibly
+ * before this returns. `setBody`: see `bufferRequestThen`.
  */
 export function beginBufferedThen(
   req: IncomingMessage,
   res: ServerResponse | undefined,
   parsers: readonly Parser[],
   claim: boolean,
-  done: (err?: unknown) => void,
+  done: (err?: unknown, body?: unknown) => void,
+  setBody = true,
 ): boolean {
   setMode(req, 'buffered')
   if (alreadyRead(req)) return false
@@ -175,11 +177,11 @@ export function beginBufferedThen(
   const finished =
     recorded === undefined
       ? done
-      : (err?: unknown) => {
+      : (err?: unknown, body?: unknown) => {
           recorded(err)
-          done(err)
+          done(err, body)
         }
-  bufferRequestThen(req, res, parser, claim, finished)
+  bufferRequestThen(req, res, parser, claim, finished, setBody)
   return true
 }
 

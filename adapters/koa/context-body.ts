@@ -108,38 +108,35 @@ export function bufferBodyThen(
   }
   const list = config.detectJSON?.(ctx) === true && parsers.anyJson !== undefined ? [parsers.anyJson] : parsers.list
   const wasRead = alreadyRead(req)
-  // The core leaves the parsed body on ctx.req.body; @koa/bodyparser puts it there only with patchNode.
-  const hadBody = Object.hasOwn(req, 'body')
-  const ownBody = req.body
-  const afterRead = (err?: unknown): void => {
+  const afterRead = (err?: unknown, body?: unknown): void => {
     try {
       if (err !== undefined) {
         if (config.onError === undefined) return done(err)
         config.onError(err as Error, ctx)
         return done(undefined)
       }
-      if (!takeBody(ctx, config, list, wasRead) && config.onError !== undefined) return done(undefined)
+      if (!takeBody(ctx, config, list, wasRead, body) && config.onError !== undefined) return done(undefined)
       if (config.patchNode) patchNode(req, ctx.request)
-      else if (hadBody) req.body = ownBody
-      else delete req.body
     } catch (error) {
       return done(error)
     }
     done(undefined)
   }
-  if (!beginBufferedThen(req, ctx.res, list, true, afterRead)) afterRead()
+  // The parsed body goes to ctx.request only: @koa/bodyparser puts it on ctx.req only with patchNode.
+  if (!beginBufferedThen(req, ctx.res, list, true, afterRead, false)) afterRead()
 }
 
 /**
  * Put what was read on `ctx.request`. Returns false when a parse error went
  * to `onError` (nothing more to do); without `onError` it is thrown.
  */
-function takeBody(ctx: Context, config: BufferedConfig, list: readonly Parser[], wasRead: boolean): boolean {
+function takeBody(ctx: Context, config: BufferedConfig, list: readonly Parser[], wasRead: boolean, body: unknown): boolean {
   const req = ctx.req as IncomingMessage & { body?: unknown; rawBody?: unknown }
   const { parsers } = config
   const request = ctx.request
   if (isParsed(req) && Buffer.isBuffer(req.rawBody)) {
-    request.body = req.body
+    // Read now (`body`), or by an earlier run that left it on ctx.req.
+    request.body = wasRead ? req.body : body
     request.rawBodyBuffer = req.rawBody
     request.rawBody ??= decodeText(req.rawBody, parsers.encoding)
     return true
