@@ -12,7 +12,7 @@ import Router from '@koa/router'
 import * as expressShim from '../../adapters/express/index.js'
 import * as koaShim from '../../adapters/koa/index.js'
 
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- V8's natives syntax is only reachable this way
+// V8's natives syntax is only reachable through a compiled function.
 const hasFastProperties = new Function('object', 'return %HasFastProperties(object)') as (object: object) => boolean
 
 function expressApp(express: any): http.RequestListener {
