@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ReadableStream } from 'node:stream/web'
-import { aborted, isBodyError, type BodyError } from './errors.js'
+import { abortError, aborted, isBodyError, prematureClose, type BodyError } from './errors.js'
 import { contentLength } from './options.js'
 import { parseJson, textCharset, decodeText } from './text.js'
 import { closeConnection, requestHasBody, wireComplete } from './request-state.js'
@@ -307,14 +307,4 @@ async function collect(stream: BodyStream): Promise<Buffer> {
     length += (chunk as Buffer).length
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)
-}
-
-/** What Node's iterator throws for a stream destroyed before its end. */
-function prematureClose(): Error {
-  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
-}
-
-/** What Node destroys a stream with when its reader leaves a `for await` early. */
-function abortError(): Error {
-  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' })
 }

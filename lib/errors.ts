@@ -228,6 +228,20 @@ export function headerFrozen(header: string, action: string): BodyError {
   })
 }
 
+/**
+ * Node's own stream errors, for code that takes over from Node's stream
+ * iterator and must fail as it does: `ERR_STREAM_PREMATURE_CLOSE` for a
+ * stream destroyed before its end. Not body errors (no status).
+ */
+export function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+}
+
+/** What Node destroys a stream with when its reader leaves a `for await` early. Not a body error. */
+export function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' })
+}
+
 /** True when `err` is an error stream-shim created (matched by shape, not `instanceof`). */
 export function isBodyError(err: unknown): err is BodyError {
   return (

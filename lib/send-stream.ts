@@ -14,7 +14,7 @@
 import { constants as http2Constants } from 'node:http2'
 import type { OutgoingHttpHeader } from 'node:http'
 import { Readable } from 'node:stream'
-import { responseSizeInvalid } from './errors.js'
+import { prematureClose, responseSizeInvalid } from './errors.js'
 
 /** One chunk of a response body: bytes, or text sent as UTF-8. */
 export type ResponseChunk = Uint8Array | string
@@ -183,7 +183,7 @@ function readablePull(stream: Readable): () => Promise<IteratorResult<unknown>> 
     wake()
   })
   stream.once('close', () => {
-    if (!ended && error === undefined) error = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+    if (!ended && error === undefined) error = prematureClose()
     wake()
   })
   return async function pull() {
