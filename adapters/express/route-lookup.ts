@@ -78,7 +78,7 @@ export interface RouteResolver {
  */
 export function createRouteResolver(options?: RouteResolverOptions): RouteResolver {
   const limit = normalizeCacheSize(options?.cacheSize)
-  const cache = new Map<string, CacheEntry>()
+  const cache = new DecisionCache(limit)
   const routerIds = new WeakMap<object, number>()
   let nextRouterId = 0
 
@@ -93,14 +93,12 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     return `${routerId} ${method} ${path}`
   }
 
-  /** A cached decision that still holds, moved to the most recently used end; or undefined. */
+  /** A cached decision that still holds; or undefined. */
   function cached(key: string): CacheEntry | undefined {
     const hit = cache.get(key)
-    if (hit === undefined) return undefined
+    if (hit === undefined || hit.dependencies.unchanged()) return hit
     cache.delete(key)
-    if (!hit.dependencies.unchanged()) return undefined
-    cache.set(key, hit)
-    return hit
+    return undefined
   }
 
   function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
@@ -108,10 +106,7 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     const parsers = { seen: false }
     const outcome = lookupIn(root, method, path, '', undefined, dependencies, parsers)
     const decision = outcome === UNCERTAIN ? (parsers.seen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
-    if (limit > 0) {
-      cache.set(key, { decision, dependencies })
-      if (cache.size > limit) cache.delete(cache.keys().next().value as string)
-    }
+    if (limit > 0) cache.add(key, { decision, dependencies })
     return decision
   }
 
@@ -141,8 +136,14 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     const key = routerKey(found.root, req.method, found.path)
     const hit = limit > 0 ? cached(key) : undefined
     if (hit !== undefined) return relevant(hit.decision)
+    // A walk is exact whatever the summary says, so the summary is checked in
+    // full (every layer of every stack) only where it would spare the walk.
+    // Otherwise the routers' stacks are enough: a route added since gets its
+    // guard from a new summary.
     let summary = summaries.get(found.root)
-    if (summary === undefined || !summary.dependencies.unchanged()) {
+    if (summary === undefined || !summary.routers.unchanged()) summary = undefined
+    else if (!summary.mayApply(req.method) && !summary.mustWalk && !summary.dependencies.unchanged()) summary = undefined
+    if (summary === undefined) {
       summary = summarize(found.root)
       summaries.set(found.root, summary)
     }
@@ -161,7 +162,10 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
  * their lengths.
  */
 interface MarkSummary {
+  /** Every stack read and every layer in them. */
   dependencies: Dependencies
+  /** The routers' stacks alone, without their layers: where routes are added. */
+  routers: Dependencies
   mayApply(method: string): boolean
   /** A body parser of the app's own is mounted somewhere, or a sub-app the lookup cannot see into: walk. */
   mustWalk: boolean
@@ -187,6 +191,7 @@ export function isBodyParser(handle: { name: string }): boolean {
 
 function summarize(root: RouterLike): MarkSummary {
   const dependencies = new Dependencies()
+  const routers = new Dependencies()
   const methods = new Set<string>()
   let anyMethod = false
   let mustWalk = false
@@ -195,6 +200,7 @@ function summarize(root: RouterLike): MarkSummary {
     if (seen.has(router)) return
     seen.add(router)
     dependencies.recordAll(router)
+    routers.record(router)
     for (const layer of router.stack) {
       const route = layer.route
       if (route !== undefined && route !== null) {
@@ -220,6 +226,7 @@ function summarize(root: RouterLike): MarkSummary {
   const verdicts = new Map<string, boolean>()
   return {
     dependencies,
+    routers,
     mustWalk,
     mayApply(method) {
       if (anyMethod) return true
@@ -289,26 +296,75 @@ interface CacheEntry {
 }
 
 /**
+ * The decisions remembered, in two generations of at most half the size
+ * each: a decision read from the older one moves to the newer; when the newer
+ * is full it becomes the older and the older is dropped whole. So the least
+ * recently used go first, near enough, and no entry is deleted and no Map
+ * iterated per request, as a single LRU Map needs: each delete leaves a hole
+ * that the next walk of its keys steps over, and an app with REST ids
+ * (`/items/:id`) misses and evicts on most requests.
+ */
+class DecisionCache {
+  private newer = new Map<string, CacheEntry>()
+  private older = new Map<string, CacheEntry>()
+  private readonly half: number
+  private readonly keepsOlder: boolean
+
+  constructor(limit: number) {
+    this.half = Math.max(1, Math.floor(limit / 2))
+    this.keepsOlder = limit >= 2
+  }
+
+  get size(): number {
+    return this.newer.size + this.older.size
+  }
+
+  get(key: string): CacheEntry | undefined {
+    const hit = this.newer.get(key)
+    if (hit !== undefined) return hit
+    const old = this.older.get(key)
+    if (old !== undefined) {
+      this.older.delete(key)
+      this.add(key, old)
+    }
+    return old
+  }
+
+  add(key: string, entry: CacheEntry): void {
+    if (this.newer.size >= this.half) {
+      this.older = this.keepsOlder ? this.newer : new Map()
+      this.newer = new Map()
+    }
+    this.newer.set(key, entry)
+  }
+
+  delete(key: string): void {
+    if (!this.newer.delete(key)) this.older.delete(key)
+  }
+}
+
+/**
  * The stacks one lookup read, with their lengths then, and the layers that
  * matched on the way to the decision: the decision holds while the stacks
  * keep their lengths and those layers their places (a route swapped for
  * another in place is seen).
  */
 class Dependencies {
-  private readonly owners: { stack: unknown[] }[] = []
-  private readonly stacks: unknown[][] = []
-  private readonly lengths: number[] = []
-  private readonly pinned: { stack: unknown[]; index: number; item: unknown }[] = []
+  // Flat triples, two arrays in all: a cached decision keeps its
+  // Dependencies for as long as it is cached, and a summary's are checked on
+  // every request it spares a walk.
+  /** Owner, its stack then, the stack's length then. */
+  private readonly recorded: unknown[] = []
+  /** Stack, index, the layer there then. */
+  private readonly pinned: unknown[] = []
 
   record(owner: { stack: unknown[] }): void {
-    this.owners.push(owner)
-    this.stacks.push(owner.stack)
-    this.lengths.push(owner.stack.length)
+    this.recorded.push(owner, owner.stack, owner.stack.length)
   }
 
   /** The decision depends on `stack[index]` being the layer it is now. */
   pin(stack: unknown[], index: number): void {
-    this.pinned.push({ stack, index, item: stack[index] })
+    this.pinned.push(stack, index, stack[index])
   }
 
   /** Record `owner`'s stack and pin every layer in it. */
@@ -318,11 +374,12 @@ class Dependencies {
   }
 
   unchanged(): boolean {
-    for (let i = 0; i < this.owners.length; i++) {
-      const stack = this.owners[i].stack
-      if (stack !== this.stacks[i] || stack.length !== this.lengths[i]) return false
+    const { recorded, pinned } = this
+    for (let i = 0; i < recorded.length; i += 3) {
+      const stack = (recorded[i] as { stack: unknown[] }).stack
+      if (stack !== recorded[i + 1] || stack.length !== recorded[i + 2]) return false
     }
-    for (const { stack, index, item } of this.pinned) if (stack[index] !== item) return false
+    for (let i = 0; i < pinned.length; i += 3) if ((pinned[i] as unknown[])[pinned[i + 1] as number] !== pinned[i + 2]) return false
     return true
   }
 }
@@ -352,8 +409,11 @@ function lookupIn(
 ): Outcome {
   dependencies.record(router)
   const stack = router.stack
+  const prefixes = literalPrefixes(stack)
   for (let i = 0; i < stack.length; i++) {
     const layer = stack[i]
+    const literal = prefixes.of(i, layer)
+    if (literal !== undefined && !startsWithIgnoringCase(path, literal)) continue // cannot match: no call to match()
     let match: LayerMatch | undefined
     try {
       match = matchLayer(layer, path)
@@ -377,14 +437,13 @@ function lookupIn(
     if (handle.length === 4) continue // error handler: not run for a request without an error
     if (!breaksAtSeparator(layer, match.path, path)) continue
     dependencies.pin(stack, i)
-    const mountPath = joinMountPath(prefix, patternText(match.pattern) ?? patternText(layer.rawPath) ?? match.path)
     const marker = getMarker(handle)
 
     let inner: RouterLike | undefined
     if (isRouter(handle)) inner = handle
     else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
     else if (isOpaqueMount(handle)) return UNCERTAIN // `app.use(path, app)`, vhost: a closure we cannot look into
-    else if (marker !== undefined) return freezeDecision(marker, mountPath || '/', parsers.seen)
+    else if (marker !== undefined) return freezeDecision(marker, mountPathOf(prefix, layer, match) || '/', parsers.seen)
     else {
       // Plain middleware, assumed to call next(); a body parser among them reads the body first.
       if (isBodyParser(handle)) parsers.seen = true
@@ -392,11 +451,78 @@ function lookupIn(
     }
 
     if (inner === undefined) return UNCERTAIN
+    const mountPath = mountPathOf(prefix, layer, match)
     const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies, parsers)
     if (outcome !== NO_ROUTE) return outcome
     // nothing inside: the router calls next() and the walk goes on here
   }
   return NO_ROUTE
+}
+
+/**
+ * The literal text each layer's path starts with, per router stack, so that a
+ * walk passes over a layer whose path cannot match without calling its
+ * `match()`: in an app of many routers (`/api/users`, `/api/orders`, ...) the
+ * walk would otherwise run every router's regular expression, as Express
+ * itself does after it. Known for router >= 2.3 layers (Express 5), whose
+ * string path is kept as `rawPath`; a layer replaced in place is read again.
+ */
+class LiteralPrefixes {
+  private readonly layers: LayerLike[] = []
+  private readonly prefixes: (string | undefined)[] = []
+
+  /** The lowercased literal that the path of `layer`, at `index` in the stack, requires; undefined if none can be told. */
+  of(index: number, layer: LayerLike): string | undefined {
+    if (this.layers[index] !== layer) {
+      this.layers[index] = layer
+      this.prefixes[index] = literalPrefix(layer)
+    }
+    return this.prefixes[index]
+  }
+}
+
+const prefixesByStack = new WeakMap<LayerLike[], LiteralPrefixes>()
+
+function literalPrefixes(stack: LayerLike[]): LiteralPrefixes {
+  let prefixes = prefixesByStack.get(stack)
+  if (prefixes === undefined) {
+    prefixes = new LiteralPrefixes()
+    prefixesByStack.set(stack, prefixes)
+  }
+  return prefixes
+}
+
+/**
+ * The text a path-to-regexp 8 pattern starts with, up to its first token
+ * (`:name`, `*name`, `{`, an escape, a reserved character) or non-ASCII
+ * character, without trailing slashes (the router drops them unless strict),
+ * in lower case. Any path the layer matches starts with it, ignoring ASCII
+ * case (the router's patterns match case-insensitively unless told not to,
+ * and without the `u` flag, so no non-ASCII character matches an ASCII one).
+ */
+function literalPrefix(layer: LayerLike): string | undefined {
+  const raw = layer.rawPath
+  if (typeof raw !== 'string' || layer.regexp !== undefined) return undefined
+  let end = 0
+  while (end < raw.length) {
+    const code = raw.charCodeAt(end)
+    if (code > 0x7e || PATTERN_TOKENS.includes(raw[end])) break
+    end++
+  }
+  while (end > 0 && raw.charCodeAt(end - 1) === 0x2f /* / */) end--
+  return end === 0 ? undefined : raw.slice(0, end).toLowerCase()
+}
+
+const PATTERN_TOKENS = '{}()[]+?!:*\\'
+
+function startsWithIgnoringCase(path: string, lowerPrefix: string): boolean {
+  if (path.length < lowerPrefix.length) return false
+  for (let i = 0; i < lowerPrefix.length; i++) {
+    let code = path.charCodeAt(i)
+    if (code >= 0x41 && code <= 0x5a) code |= 0x20
+    if (code !== lowerPrefix.charCodeAt(i)) return false
+  }
+  return true
 }
 
 interface LayerMatch {
@@ -413,6 +539,7 @@ interface LayerMatch {
  * answer the layer gives and put back the fields exactly as they were.
  */
 function matchLayer(layer: LayerLike, path: string): LayerMatch | undefined {
+  if (layer.rawPath !== undefined) return matchResult(layer, layer.match(path)) // router >= 2.3: nothing stored
   const hadParams = Object.hasOwn(layer, 'params')
   const hadPath = Object.hasOwn(layer, 'path')
   const hadKeys = Object.hasOwn(layer, 'keys')
@@ -420,18 +547,21 @@ function matchLayer(layer: LayerLike, path: string): LayerMatch | undefined {
   const matchedPath = layer.path
   const keys = layer.keys
   try {
-    const result = layer.match(path)
-    if (result === true) return { path: typeof layer.path === 'string' ? layer.path : '', pattern: undefined }
-    if (result !== null && typeof result === 'object') {
-      const found = result as { path?: unknown; pattern?: unknown }
-      return { path: typeof found.path === 'string' ? found.path : '', pattern: found.pattern }
-    }
-    return undefined
+    return matchResult(layer, layer.match(path))
   } finally {
     restoreField(layer, 'params', hadParams, params)
     restoreField(layer, 'path', hadPath, matchedPath)
     restoreField(layer, 'keys', hadKeys, keys)
   }
+}
+
+function matchResult(layer: LayerLike, result: unknown): LayerMatch | undefined {
+  if (result === true) return { path: typeof layer.path === 'string' ? layer.path : '', pattern: undefined }
+  if (result !== null && typeof result === 'object') {
+    const found = result as { path?: unknown; pattern?: unknown }
+    return { path: typeof found.path === 'string' ? found.path : '', pattern: found.pattern }
+  }
+  return undefined
 }
 
 function restoreField(layer: LayerLike, field: 'params' | 'path' | 'keys', had: boolean, value: unknown): void {
@@ -593,6 +723,10 @@ export function patternText(pattern: unknown): string | undefined {
   if (typeof pattern === 'string') return pattern
   if (pattern instanceof RegExp) return String(pattern)
   return undefined
+}
+
+function mountPathOf(prefix: string, layer: LayerLike, match: LayerMatch): string {
+  return joinMountPath(prefix, patternText(match.pattern) ?? patternText(layer.rawPath) ?? match.path)
 }
 
 /** A mount path as a prefix: `''` for `/`, no trailing slash. */

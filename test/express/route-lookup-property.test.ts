@@ -1,0 +1,162 @@
+// The route lookup against Express itself, on random route tables: for every
+// request, the route the lookup predicts from method and path must be the one
+// Express runs. The tables are drawn from a small alphabet of look-alike
+// segments (`g1`, `g17`, `G1`, `x.y`, ...) so that mount paths share
+// prefixes, differ in case only, or sit in case-sensitive and strict
+// routers; the paths are the routes' own with their params filled in, then
+// bent: a letter's case flipped, a segment lengthened, a slash doubled or
+// added at the end, a character percent-encoded.
+import http from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import fc from 'fast-check'
+import { Pool } from 'undici'
+import { setMarker, type Marker } from '../../lib/markers.js'
+import { createRouteResolver } from '../../adapters/express/route-lookup.js'
+
+const express4: typeof express = require('express4')
+
+const RUNS = 40
+const LITERALS = ['a', 'A', 'ab', 'aB', 'b', 'g1', 'g17', 'G1', 'x.y', 'x-y', '~u', 'api', 'Api']
+const METHODS = ['post', 'put', 'all'] as const
+
+interface RouteSpec {
+  method: (typeof METHODS)[number]
+  /** Segments: a literal, or null for a param. */
+  segments: (string | null)[]
+}
+
+interface RouterSpec {
+  mount: string
+  caseSensitive: boolean
+  strict: boolean
+  routes: RouteSpec[]
+}
+
+interface AppSpec {
+  routes: RouteSpec[]
+  routers: RouterSpec[]
+}
+
+const segmentArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...LITERALS) }, { weight: 1, arbitrary: fc.constant(null) })
+const routeArb: fc.Arbitrary<RouteSpec> = fc.record({
+  method: fc.constantFrom(...METHODS),
+  segments: fc.array(segmentArb, { minLength: 1, maxLength: 3 }),
+})
+const routerArb: fc.Arbitrary<RouterSpec> = fc.record({
+  mount: fc.constantFrom(...LITERALS),
+  caseSensitive: fc.boolean(),
+  strict: fc.boolean(),
+  routes: fc.array(routeArb, { minLength: 1, maxLength: 4 }),
+})
+const appArb: fc.Arbitrary<AppSpec> = fc.record({
+  routes: fc.array(routeArb, { maxLength: 3 }),
+  routers: fc.array(routerArb, { minLength: 1, maxLength: 4 }),
+})
+
+type Bend = 'none' | 'flip-case' | 'lengthen' | 'double-slash' | 'trailing-slash' | 'percent'
+const bendArb = fc.constantFrom<Bend>('none', 'none', 'flip-case', 'lengthen', 'double-slash', 'trailing-slash', 'percent')
+
+function routePath(route: RouteSpec): string {
+  return '/' + route.segments.map((s, i) => s ?? `:p${i}`).join('/')
+}
+
+/** A request path for `route` mounted at `mount` (params filled in), bent by `bend` at `at`. */
+function requestPath(mount: string, route: RouteSpec, bend: Bend, at: number): string {
+  const parts = [...(mount === '' ? [] : [mount]), ...route.segments.map((s, i) => s ?? `v${i}`)]
+  const index = at % parts.length
+  const part = parts[index]
+  switch (bend) {
+    case 'flip-case': {
+      const c = part[at % part.length]
+      parts[index] = part.replace(c, c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())
+      break
+    }
+    case 'lengthen':
+      parts[index] = part + '7'
+      break
+    case 'double-slash':
+      parts[index] = '/' + part
+      break
+    case 'percent':
+      parts[index] = part.replace(part[0], '%' + part.charCodeAt(0).toString(16).toUpperCase())
+      break
+  }
+  return '/' + parts.join('/') + (bend === 'trailing-slash' ? '/' : '')
+}
+
+async function serve(app: http.RequestListener): Promise<{ server: http.Server; pool: Pool }> {
+  const server = http.createServer(app)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return { server, pool: new Pool(`http://127.0.0.1:${port}`, { connections: 4 }) }
+}
+
+describe.each([
+  { name: 'Express 4', x: express4 },
+  { name: 'Express 5', x: express },
+])('route lookup on random route tables, $name', ({ x }) => {
+  /** The app for `spec`; each route's handler is marked, and answers with its id; the first middleware says what the lookup predicted. */
+  function build(spec: AppSpec) {
+    const ids = new Map<Marker, string>()
+    const route = (target: { [m: string]: unknown }, r: RouteSpec, id: string) => {
+      const marker: Marker = { mode: 'streaming', options: {} }
+      ids.set(marker, id)
+      const handler = setMarker(function ran(req: Request, res: Response) {
+        res.setHeader('x-ran', id)
+        res.end()
+      }, marker)
+      ;(target[r.method] as (path: string, h: RequestHandler) => void).call(target, routePath(r), handler)
+    }
+    const app = x()
+    const resolve = createRouteResolver()
+    app.use(function predict(req: Request, res: Response, next: NextFunction) {
+      const decision = resolve(req)
+      const marked = resolve.markedRoute(req)
+      res.setHeader('x-predicted', decision?.marker === undefined ? '-' : (ids.get(decision.marker) ?? '?'))
+      res.setHeader('x-marked', marked?.marker === undefined ? '-' : (ids.get(marked.marker) ?? '?'))
+      next()
+    })
+    spec.routes.forEach((r, i) => route(app as never, r, `app.${i}`))
+    spec.routers.forEach((rs, j) => {
+      const router = x.Router({ caseSensitive: rs.caseSensitive, strict: rs.strict })
+      rs.routes.forEach((r, i) => route(router as never, r, `r${j}.${i}`))
+      app.use('/' + rs.mount, router)
+    })
+    return app
+  }
+
+  it('predicts the route Express runs, for every request', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        appArb,
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom('POST', 'PUT', 'PATCH'), bendArb, fc.nat()), { minLength: 4, maxLength: 12 }),
+        async (spec, asks) => {
+          const targets = [
+            ...spec.routes.map((r) => ({ mount: '', route: r })),
+            ...spec.routers.flatMap((rs) => rs.routes.map((r) => ({ mount: rs.mount, route: r }))),
+          ]
+          const { server, pool } = await serve(build(spec))
+          try {
+            for (const [pick, method, bend, at] of asks) {
+              const { mount, route } = targets[pick % targets.length]
+              const path = requestPath(mount, route, bend, at)
+              const res = await pool.request({ method, path })
+              await res.body.dump()
+              const ran = (res.headers['x-ran'] as string | undefined) ?? '-'
+              expect({ method, path, predicted: res.headers['x-predicted'], marked: res.headers['x-marked'] }).toEqual({ method, path, predicted: ran, marked: ran })
+            }
+          } finally {
+            await pool.close()
+            server.closeAllConnections()
+            await new Promise<void>((done) => server.close(() => done()))
+          }
+        },
+      ),
+      { numRuns: RUNS, endOnFailure: true },
+    )
+  })
+})
