@@ -167,7 +167,11 @@ interface MarkSummary {
   /** The routers' stacks alone, without their layers: where routes are added. */
   routers: Dependencies
   mayApply(method: string): boolean
-  /** A body parser of the app's own is mounted somewhere, or a sub-app the lookup cannot see into: walk. */
+  /**
+   * Walk every request: a body parser of the app's own is mounted somewhere,
+   * or a sub-app the lookup cannot see into, or the app is so large that
+   * checking the summary would cost more than a walk.
+   */
   mustWalk: boolean
 }
 
@@ -223,6 +227,7 @@ function summarize(root: RouterLike): MarkSummary {
     }
   }
   visit(root, undefined)
+  if (dependencies.size > SUMMARY_CHECK_LIMIT) mustWalk = true
   const verdicts = new Map<string, boolean>()
   return {
     dependencies,
@@ -240,6 +245,14 @@ function summarize(root: RouterLike): MarkSummary {
     },
   }
 }
+
+/**
+ * How many stacks and layers a summary may depend on and still be checked per
+ * request. Checking one costs about 5 ns (Node 24); a walk, cached or not,
+ * costs 0.2–4 µs whatever the app's size. At 1000 routes a summary holds
+ * about 3200, and checking it took 18 µs.
+ */
+const SUMMARY_CHECK_LIMIT = 500
 
 function normalizeCacheSize(value: unknown): number {
   if (value === undefined) return 1000
@@ -365,6 +378,11 @@ class Dependencies {
   /** The decision depends on `stack[index]` being the layer it is now. */
   pin(stack: unknown[], index: number): void {
     this.pinned.push(stack, index, stack[index])
+  }
+
+  /** How many stacks and layers this depends on. */
+  get size(): number {
+    return (this.recorded.length + this.pinned.length) / 3
   }
 
   /** Record `owner`'s stack and pin every layer in it. */

@@ -405,6 +405,20 @@ describe.each([
       expect(after).toEqual({ ran: 'late-x', predicted: { mode: 'streaming', path: '/late/x' } })
     })
 
+    it('sees a marked route added to an app of 1000 routes, where the lookup walks instead of checking the whole app', async () => {
+      const { before, after } = await changeAfterFirstRequest((app) => {
+        const groups = Array.from({ length: 100 }, (_, g) => {
+          const group = x.Router()
+          for (let r = 0; r < 10; r++) group.post(`/r${r}/:id`, respond(`g${g}.r${r}`))
+          app.use(`/g${g}`, group)
+          return group
+        })
+        return () => groups[57].post('/late/:id', streamingRoute('late'))
+      }, '/g57/late/1')
+      expect(before).toEqual({ ran: null, predicted: null })
+      expect(after).toEqual({ ran: 'late', predicted: { mode: 'streaming', path: '/g57/late/:id' } })
+    })
+
     it('sees a handler added to an existing route', async () => {
       const { before, after } = await changeAfterFirstRequest((app) => {
         const grow = app.route('/grow').get(respond('grow-get'))
