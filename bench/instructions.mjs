@@ -8,10 +8,17 @@
 //
 //   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] [--node-flags='--single-threaded'] \
 //     express:jsonNone express:jsonExpress express:jsonShim express:jsonOurs koa:jsonBodyparser koa:jsonShim
+//
+// Scenario 4's apps (route lookup) are named `routes:<count>:<pattern>:<json|shim>`, the
+// pattern one of get-repeated, get-distinct, put-repeated, put-distinct, post-distinct (a PUT or POST carries 7
+// bytes of JSON; "distinct" asks for a new path every request):
+//
+//   node bench/instructions.mjs --warmup=10000 --requests=4000 routes:1000:put-distinct:json routes:1000:put-distinct:shim
 import { execFileSync } from 'node:child_process'
 import http from 'node:http'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
+import { distinctPath, distinctPutPath, putPaths, samplePaths } from './apps/routes.mjs'
 import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
 
@@ -33,9 +40,9 @@ const APPS = positionals.length > 0
   : ['express:jsonNone', 'express:jsonExpress', 'express:jsonShim', 'express:jsonOurs', 'koa:jsonBodyparser', 'koa:jsonShim']
 
 const SERVER = `
-  const [module, name] = process.argv[1].split(':')
+  const [module, name, options] = process.argv.slice(1)
   const apps = await import(new URL('./apps/' + module + '.mjs', ${JSON.stringify(new URL('./', import.meta.url).href)}))
-  const server = apps[name]()
+  const server = apps[name](JSON.parse(options))
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port))
   process.on('SIGTERM', () => process.exit(0))
@@ -43,35 +50,50 @@ const SERVER = `
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
 
-function post(port) {
+function send(port, method, path, body) {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, agent, method: 'POST', path: '/json',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SMALL_JSON) },
-    }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`))
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    const req = http.request({ host: '127.0.0.1', port, agent, method, path, headers }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`${method} ${path}: status ${res.statusCode}`))
       res.resume()
       res.on('end', resolve)
     })
     req.on('error', reject)
-    req.end(SMALL_JSON)
+    req.end(body)
   })
 }
 
-async function load(port, count) {
-  let left = count
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (left-- > 0) await post(port)
-  }))
+/** The server to start (`[module, factory, options]`) and the request to send, for an app's name. */
+function appFor(app) {
+  const [module, name, pattern, parser] = app.split(':')
+  if (module !== 'routes') return { args: [module, name, '{}'], request: (port) => send(port, 'POST', '/json', SMALL_JSON) }
+  const count = Number(name)
+  const options = { count, shim: parser === 'shim', parser: parser === 'json' }
+  let n = 0
+  const next = {
+    'get-repeated': () => ['GET', samplePaths(count)[n++ % samplePaths(count).length]],
+    'get-distinct': () => ['GET', distinctPath(count, n++)],
+    'put-repeated': () => ['PUT', putPaths(count)[n++ % putPaths(count).length], '{"n":1}'],
+    'put-distinct': () => ['PUT', distinctPutPath(count, n++), '{"n":1}'],
+    'post-distinct': () => ['POST', distinctPutPath(count, n++), '{"n":1}'],
+  }[pattern]
+  if (!Number.isSafeInteger(count) || next === undefined || (parser !== 'json' && parser !== 'shim')) throw new Error(`unknown app ${app}`)
+  return { args: ['routes', 'manyRoutes', JSON.stringify(options)], request: (port) => send(port, ...next()) }
 }
 
 function measure(app) {
+  const { args, request } = appFor(app)
   return instructionsPerRequest({
     node: values.node,
     flags: values['node-flags'].split(' ').filter(Boolean),
     script: SERVER,
-    args: [app],
-    load,
+    args,
+    load: async (port, count) => {
+      let left = count
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (left-- > 0) await request(port)
+      }))
+    },
     warmup: WARMUP,
     requests: REQUESTS,
   })
@@ -84,8 +106,11 @@ for (const app of APPS) {
   console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request`)
 }
 agent.destroy()
-const reference = (app) => (app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress'))
-console.log(`Node ${version}, ${REQUESTS} 1 KB JSON POSTs after ${WARMUP} of warm-up, 8 keep-alive connections\n`)
+function reference(app) {
+  if (app.startsWith('routes:')) return counts.get(app.replace(/:shim$/, ':json'))
+  return app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress')
+}
+console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up, 8 keep-alive connections\n`)
 console.log(table(
   ['App', 'k instructions/req', 'vs the framework\'s own parser'],
   APPS.map((app) => [app, Math.round(counts.get(app) / 1000), reference(app) ? `${(reference(app) / counts.get(app)).toFixed(3)}×` : '–']),

@@ -34,9 +34,30 @@ export function distinctPath(count, n) {
   return `/api/g${n % groups}/r1/${n}`
 }
 
-export function manyRoutes({ count, shim }) {
+/** PUT paths with a body, to buffered routes (a `route()` chain and a `router.all`) in the first, middle and last groups. */
+export function putPaths(count) {
+  const groups = Math.ceil(count / GROUP)
+  const last = groups - 1
+  const mid = last >> 1
+  return [`/api/g0/r2/1/items/2`, `/api/g${mid}/r2/7/items/9`, `/api/g${last}/r4/x/y`, `/api/g${mid}/r4/a/b`].filter(
+    (path) => Number(/r(\d+)/.exec(path)[1]) < Math.min(GROUP, count),
+  )
+}
+
+/** A PUT path to the `router.all('/r4/:a/:b')` route of group `n % groups`, new each time `n` is. */
+export function distinctPutPath(count, n) {
+  const groups = Math.ceil(count / GROUP)
+  return `/api/g${n % groups}/r4/${n}/x`
+}
+
+/**
+ * `count` routes; with `shim`, `streamShim()` mounted first; else, with
+ * `parser`, `express.json()` app-wide (the app before the shim).
+ */
+export function manyRoutes({ count, shim, parser = false }) {
   const app = express()
   if (shim) app.use(streamShim())
+  else if (parser) app.use(express.json())
   const api = express.Router()
   let made = 0
   for (let g = 0; made < count; g++) {

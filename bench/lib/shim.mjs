@@ -6,9 +6,11 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
-const DIST = fileURLToPath(new URL('../../dist/cjs/', import.meta.url))
+const DIST = process.env.BENCH_DIST ?? fileURLToPath(new URL('../../dist/cjs/', import.meta.url))
 
 export const expressShim = require(`${DIST}adapters/express/index.js`)
+/** The Express route lookup's module (not exported by the package), for bench/route-lookup-micro.mjs. */
+export const expressRouteLookup = require(`${DIST}adapters/express/route-lookup.js`)
 
 function loadKoa() {
   const entry = `${DIST}adapters/koa/index.js`

@@ -1,7 +1,8 @@
 // Scenario 4: what headers-first route lookup costs: the same app with 10,
-// 100 and 1000 routes, with and without streamShim(), under GET load (no
-// body, so the lookup is all the shim does).
-import { distinctPath, samplePaths } from '../apps/routes.mjs'
+// 100 and 1000 routes, with express.json() (the app before the shim) and with
+// streamShim() in its place. A request without a body is passed on at once,
+// so only requests with one show the lookup: both kinds are measured.
+import { distinctPath, distinctPutPath, putPaths, samplePaths } from '../apps/routes.mjs'
 import { requestRate } from '../lib/load.mjs'
 import { startServer } from '../lib/server-process.mjs'
 import { interleave, median, table } from '../lib/stats.mjs'
@@ -9,28 +10,55 @@ import { interleave, median, table } from '../lib/stats.mjs'
 export const title = 'Route lookup cost'
 
 const LOSS_GOAL = 0.05
+const BODY = '{"n":1}'
+const JSON_HEADERS = { 'content-type': 'application/json' }
 
 function patterns(count) {
   let n = 0
+  let m = 0
   return [
     {
-      key: 'repeated',
-      label: `${samplePaths(count).length} paths, repeated`,
+      key: 'get-repeated',
+      label: `GET, ${samplePaths(count).length} paths repeated`,
       requests: samplePaths(count).map((path) => ({ method: 'GET', path })),
     },
     {
-      key: 'distinct',
-      label: 'a new path every request',
+      key: 'get-distinct',
+      label: 'GET, a new path every request',
       requests: [{ method: 'GET', path: '/', setupRequest: (req) => ({ ...req, path: distinctPath(count, n++) }) }],
+    },
+    {
+      key: 'put-repeated',
+      label: `PUT 7 B of JSON, ${putPaths(count).length} paths repeated`,
+      requests: putPaths(count).map((path) => ({ method: 'PUT', path, headers: JSON_HEADERS, body: BODY })),
+    },
+    {
+      key: 'put-distinct',
+      label: 'PUT 7 B of JSON, a new path every request',
+      requests: [
+        { method: 'PUT', path: '/', headers: JSON_HEADERS, body: BODY, setupRequest: (req) => ({ ...req, path: distinctPutPath(count, m++) }) },
+      ],
+    },
+    {
+      // No streaming route takes POST in this app: the shim may answer from its summary of the app.
+      key: 'post-distinct',
+      label: 'POST 7 B of JSON, a new path every request',
+      requests: [
+        { method: 'POST', path: '/', headers: JSON_HEADERS, body: BODY, setupRequest: (req) => ({ ...req, path: distinctPutPath(count, m++) }) },
+      ],
     },
   ]
 }
 
 async function checkPaths(port, count) {
-  for (const path of [...samplePaths(count), distinctPath(count, 12345)]) {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`)
+  const asks = [
+    ...[...samplePaths(count), distinctPath(count, 12345)].map((path) => ({ path, init: {} })),
+    ...[...putPaths(count), distinctPutPath(count, 12345)].map((path) => ({ path, init: { method: 'PUT', headers: JSON_HEADERS, body: BODY } })),
+  ]
+  for (const { path, init } of asks) {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, init)
     const text = await res.text()
-    if (res.status !== 200 || text !== 'ok') throw new Error(`GET ${path} on ${count} routes: ${res.status} ${text.slice(0, 100)}`)
+    if (res.status !== 200 || text !== 'ok') throw new Error(`${init.method ?? 'GET'} ${path} on ${count} routes: ${res.status} ${text.slice(0, 100)}`)
   }
 }
 
@@ -41,7 +69,7 @@ export async function run({ quick, rounds, log }) {
   const goals = []
   for (const count of counts) {
     const configs = [
-      { key: 'plain', spec: 'routes:manyRoutes', options: { count, shim: false } },
+      { key: 'plain', spec: 'routes:manyRoutes', options: { count, shim: false, parser: true } },
       { key: 'shim', spec: 'routes:manyRoutes', options: { count, shim: true } },
     ]
     const servers = new Map()
@@ -69,15 +97,18 @@ export async function run({ quick, rounds, log }) {
           plain.toFixed(0),
           shim.toFixed(0),
           `${(loss * 100).toFixed(1)}%`,
-          plainCpu.toFixed(0),
-          shimCpu.toFixed(0),
-          `+${(shimCpu - plainCpu).toFixed(0)} µs`,
+          plainCpu.toFixed(1),
+          shimCpu.toFixed(1),
+          `${shimCpu >= plainCpu ? '+' : ''}${(shimCpu - plainCpu).toFixed(1)} µs`,
         ])
         if (count === 1000) {
+          // Judged by server CPU per request, as scenario 2 is: with the load
+          // generator on the other core, req/s is often the generator's limit.
+          const cpuLoss = shimCpu / plainCpu - 1
           goals.push({
-            goal: `1000 routes, ${pattern.label}: < 5% req/s lost to the shim`,
-            measured: `${(loss * 100).toFixed(1)}%`,
-            ok: loss < LOSS_GOAL,
+            goal: `1000 routes, ${pattern.label}: < 5% more server CPU per request than with express.json()`,
+            measured: `${(cpuLoss * 100).toFixed(1)}% (req/s: ${(loss * 100).toFixed(1)}% fewer)`,
+            ok: cpuLoss < LOSS_GOAL,
           })
         }
       }
@@ -86,9 +117,9 @@ export async function run({ quick, rounds, log }) {
     }
   }
   const markdown = [
-    `GET load (autocannon, 50 connections, ${seconds} s × ${rounds} runs, interleaved; medians) on an Express app whose routes sit in routers of ten under \`/api/g<n>\`: static paths, params, \`route()\` chains, \`router.all\` and \`streaming()\` routes. "Repeated" cycles through a few paths in the first, middle and last groups (the lookup cache's best case); "distinct" asks for a new \`/api/g<n>/r1/<id>\` every time (its worst case).`,
+    `Load (autocannon, 50 connections, ${seconds} s × ${rounds} runs, interleaved; medians) on an Express app whose routes sit in routers of ten under \`/api/g<n>\`: static paths, params, \`route()\` chains, \`router.all\` and \`streaming()\` routes. The app as it was has \`express.json()\`; with the shim, \`streamShim()\` takes its place. A GET has no body, so the shim passes it on without a lookup; a PUT or POST with a body is looked up, then parsed by both. Only PUT has streaming routes, so for a POST the shim may answer from its summary of the app instead of walking it. "Repeated" cycles through a few paths in the first, middle and last groups (the lookup cache's best case); "a new path" asks for a new \`/api/g<n>/r<k>/<id>\` every time (its worst case: a walk per request).`,
     '',
-    table(['Routes', 'Requests', 'req/s without shim', 'req/s with shim', 'Loss', 'CPU µs/req without', 'CPU µs/req with', 'Shim cost'], rows),
+    table(['Routes', 'Requests', 'req/s, express.json()', 'req/s, streamShim()', 'Loss', 'CPU µs/req, express.json()', 'CPU µs/req, streamShim()', 'Shim cost'], rows),
   ].join('\n')
   return { markdown, goals }
 }
