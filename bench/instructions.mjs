@@ -68,7 +68,7 @@ function appFor(app) {
   const [module, name, pattern, parser] = app.split(':')
   if (module !== 'routes') return { args: [module, name, '{}'], request: (port) => send(port, 'POST', '/json', SMALL_JSON) }
   const count = Number(name)
-  const options = { count, shim: parser === 'shim', parser: parser === 'json' }
+  const options = { count, shim: parser === 'shim' }
   let n = 0
   const next = {
     'get-repeated': () => ['GET', samplePaths(count)[n++ % samplePaths(count).length]],

@@ -69,7 +69,7 @@ export async function run({ quick, rounds, log }) {
   const goals = []
   for (const count of counts) {
     const configs = [
-      { key: 'plain', spec: 'routes:manyRoutes', options: { count, shim: false, parser: true } },
+      { key: 'plain', spec: 'routes:manyRoutes', options: { count, shim: false } },
       { key: 'shim', spec: 'routes:manyRoutes', options: { count, shim: true } },
     ]
     const servers = new Map()

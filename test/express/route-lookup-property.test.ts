@@ -6,15 +6,13 @@
 // routers; the paths are the routes' own with their params filled in, then
 // bent: a letter's case flipped, a segment lengthened, a slash doubled or
 // added at the end, a character percent-encoded.
-import http from 'node:http'
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import fc from 'fast-check'
 import { Pool } from 'undici'
 import { setMarker, type Marker } from '../../lib/markers.js'
 import { createRouteResolver } from '../../adapters/express/route-lookup.js'
+import { listen } from '../helpers/http.js'
 
 const express4: typeof express = require('express4')
 
@@ -87,14 +85,6 @@ function requestPath(mount: string, route: RouteSpec, bend: Bend, at: number): s
   return '/' + parts.join('/') + (bend === 'trailing-slash' ? '/' : '')
 }
 
-async function serve(app: http.RequestListener): Promise<{ server: http.Server; pool: Pool }> {
-  const server = http.createServer(app)
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return { server, pool: new Pool(`http://127.0.0.1:${port}`, { connections: 4 }) }
-}
-
 describe.each([
   { name: 'Express 4', x: express4 },
   { name: 'Express 5', x: express },
@@ -139,7 +129,8 @@ describe.each([
             ...spec.routes.map((r) => ({ mount: '', route: r })),
             ...spec.routers.flatMap((rs) => rs.routes.map((r) => ({ mount: rs.mount, route: r }))),
           ]
-          const { server, pool } = await serve(build(spec))
+          const running = await listen(build(spec))
+          const pool = new Pool(running.url, { connections: 4 })
           try {
             for (const [pick, method, bend, at] of asks) {
               const { mount, route } = targets[pick % targets.length]
@@ -151,8 +142,7 @@ describe.each([
             }
           } finally {
             await pool.close()
-            server.closeAllConnections()
-            await new Promise<void>((done) => server.close(() => done()))
+            await running.close()
           }
         },
       ),
