@@ -9,7 +9,7 @@ import { parse as legacyParseUrl } from 'node:url'
 import type { NextFunction, Request, Response } from 'express'
 import { modeOf } from '../../lib/request-state.js'
 import { handOverUnread } from './markers.js'
-import { getMarker, type Marker } from '../../lib/markers.js'
+import { getMarker, markerCount, type Marker } from '../../lib/markers.js'
 
 /** What the lookup found for a request. */
 export interface RouteDecision {
@@ -101,12 +101,17 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     return undefined
   }
 
+  /**
+   * Walk the app for `method` and `path`. The decision is cached the second
+   * time its key misses (see `DecisionCache.admit()`): a path asked for once,
+   * a new `/items/:id` say, costs the walk alone.
+   */
   function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
-    const dependencies = new Dependencies()
+    const dependencies = limit > 0 && cache.admit(key) ? new Dependencies() : undefined
     const parsers = { seen: false }
     const outcome = lookupIn(root, method, path, '', undefined, dependencies, parsers)
     const decision = outcome === UNCERTAIN ? (parsers.seen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
-    if (limit > 0) cache.add(key, { decision, dependencies })
+    if (dependencies !== undefined) cache.add(key, { decision, dependencies })
     return decision
   }
 
@@ -139,10 +144,13 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     // A walk is exact whatever the summary says, so the summary is checked in
     // full (every layer of every stack) only where it would spare the walk.
     // Otherwise the routers' stacks are enough: a route added since gets its
-    // guard from a new summary.
-    let summary = summaries.get(found.root)
-    if (summary === undefined || !summary.routers.unchanged()) summary = undefined
-    else if (!summary.mayApply(req.method) && !summary.mustWalk && !summary.dependencies.unchanged()) summary = undefined
+    // guard from a new summary. An app that walks every request needs that
+    // only when the walk finds a marker: a guard acts on streaming requests.
+    let summary = known
+    if (summary !== undefined && !summary.mustWalk) {
+      if (!summary.routers.unchanged()) summary = undefined
+      else if (!summary.mayApply(req.method) && !summary.dependencies.unchanged()) summary = undefined
+    }
     if (summary === undefined) {
       summary = summarize(found.root)
       summaries.set(found.root, summary)
@@ -150,7 +158,11 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     // No marked handler serves this method anywhere and the app parses no
     // body itself: no walk, and no cache entry to push a hot one out.
     if (!summary.mayApply(req.method) && !summary.mustWalk) return undefined
-    return relevant(walk(found.root, req.method, found.path, key))
+    const decision = relevant(walk(found.root, req.method, found.path, key))
+    if (decision?.marker !== undefined && summary === known && summary.mustWalk && !summary.routers.unchanged()) {
+      summaries.set(found.root, summarize(found.root))
+    }
+    return decision
   }
   Object.defineProperty(resolveRoute, 'cachedCount', { get: () => cache.size, enumerable: true })
   return resolveRoute
@@ -278,6 +290,8 @@ interface LayerLike {
   regexp?: unknown
   /** router >= 2.3 layers only. */
   rawPath?: unknown
+  /** router 2.x: the path is `/` and does not end there. */
+  slash?: unknown
 }
 
 interface RouteLike {
@@ -320,12 +334,30 @@ interface CacheEntry {
 class DecisionCache {
   private newer = new Map<string, CacheEntry>()
   private older = new Map<string, CacheEntry>()
+  /** Keys that missed once lately: a decision is cached when its key misses again. */
+  private seen = new Set<string>()
   private readonly half: number
   private readonly keepsOlder: boolean
+  private readonly seenLimit: number
 
   constructor(limit: number) {
     this.half = Math.max(1, Math.floor(limit / 2))
     this.keepsOlder = limit >= 2
+    this.seenLimit = Math.max(1, limit)
+  }
+
+  /**
+   * Whether a decision for `key`, which just missed, is worth caching: only
+   * if it missed before, among the last `limit` keys that missed once. So
+   * requests to paths that never come back (a new `/items/:id` every time)
+   * neither build entries nor push hot ones out, and a path that comes back
+   * is cached from its second request.
+   */
+  admit(key: string): boolean {
+    if (this.seen.has(key)) return true
+    if (this.seen.size >= this.seenLimit) this.seen = new Set()
+    this.seen.add(key)
+    return false
   }
 
   get size(): number {
@@ -360,9 +392,10 @@ class DecisionCache {
  * The stacks one lookup read, with their lengths then, and the layers that
  * matched on the way to the decision: the decision holds while the stacks
  * keep their lengths and those layers their places (a route swapped for
- * another in place is seen).
+ * another in place is seen), and no marker was set anywhere since.
  */
 class Dependencies {
+  private readonly markings = markerCount()
   // Flat triples, two arrays in all: a cached decision keeps its
   // Dependencies for as long as it is cached, and a summary's are checked on
   // every request it spares a walk.
@@ -392,6 +425,7 @@ class Dependencies {
   }
 
   unchanged(): boolean {
+    if (this.markings !== markerCount()) return false
     const { recorded, pinned } = this
     for (let i = 0; i < recorded.length; i += 3) {
       const stack = (recorded[i] as { stack: unknown[] }).stack
@@ -422,16 +456,31 @@ function lookupIn(
   path: string,
   prefix: string,
   inherited: Marker | undefined,
-  dependencies: Dependencies,
+  dependencies: Dependencies | undefined,
   parsers: { seen: boolean },
 ): Outcome {
-  dependencies.record(router)
+  dependencies?.record(router)
   const stack = router.stack
-  const prefixes = literalPrefixes(stack)
-  for (let i = 0; i < stack.length; i++) {
+  const index = stackIndex(stack)
+  // The layers that may match, in stack order: those whose path starts with
+  // the request's first segment, merged with those whose first segment the
+  // index cannot tell.
+  const named = index.named(path)
+  const others = index.others
+  let a = 0
+  let b = 0
+  while (a < named.length || b < others.length) {
+    const i = b >= others.length || (a < named.length && named[a] < others[b]) ? named[a++] : others[b++]
     const layer = stack[i]
-    const literal = prefixes.of(i, layer)
+    const literal = index.prefixes[i]
     if (literal !== undefined && !startsWithIgnoringCase(path, literal)) continue // cannot match: no call to match()
+    const kind = index.kindOf(i, layer)
+    if (kind === ERROR_HANDLER) continue // not run for a request without an error
+    if (kind === PASSES) {
+      // Middleware that matches or not without consequence: no call to match().
+      dependencies?.pin(stack, i)
+      continue
+    }
     let match: LayerMatch | undefined
     try {
       match = matchLayer(layer, path)
@@ -442,10 +491,12 @@ function lookupIn(
 
     const route = layer.route
     if (route !== undefined && route !== null) {
-      dependencies.record(route)
+      if (dependencies !== undefined) dependencies.record(route)
       if (!handlesMethod(route, method)) continue
-      dependencies.pin(stack, i)
-      for (let j = 0; j < route.stack.length; j++) dependencies.pin(route.stack, j)
+      if (dependencies !== undefined) {
+        dependencies.pin(stack, i)
+        for (let j = 0; j < route.stack.length; j++) dependencies.pin(route.stack, j)
+      }
       const routePath = patternText(match.pattern) ?? patternText(route.path) ?? match.path
       const appParses = parsers.seen || routeHasParser(route, method)
       return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath), appParses)
@@ -454,14 +505,14 @@ function lookupIn(
     const handle = layer.handle
     if (handle.length === 4) continue // error handler: not run for a request without an error
     if (!breaksAtSeparator(layer, match.path, path)) continue
-    dependencies.pin(stack, i)
+    dependencies?.pin(stack, i)
     const marker = getMarker(handle)
 
     let inner: RouterLike | undefined
     if (isRouter(handle)) inner = handle
     else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
     else if (isOpaqueMount(handle)) return UNCERTAIN // `app.use(path, app)`, vhost: a closure we cannot look into
-    else if (marker !== undefined) return freezeDecision(marker, mountPathOf(prefix, layer, match) || '/', parsers.seen)
+    else if (marker !== undefined) return freezeDecision(marker, (index.mountPath(i, prefix) ?? mountPathOf(prefix, layer, match)) || '/', parsers.seen)
     else {
       // Plain middleware, assumed to call next(); a body parser among them reads the body first.
       if (isBodyParser(handle)) parsers.seen = true
@@ -469,7 +520,7 @@ function lookupIn(
     }
 
     if (inner === undefined) return UNCERTAIN
-    const mountPath = mountPathOf(prefix, layer, match)
+    const mountPath = index.mountPath(i, prefix) ?? mountPathOf(prefix, layer, match)
     const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies, parsers)
     if (outcome !== NO_ROUTE) return outcome
     // nothing inside: the router calls next() and the walk goes on here
@@ -478,36 +529,144 @@ function lookupIn(
 }
 
 /**
- * The literal text each layer's path starts with, per router stack, so that a
- * walk passes over a layer whose path cannot match without calling its
- * `match()`: in an app of many routers (`/api/users`, `/api/orders`, ...) the
- * walk would otherwise run every router's regular expression, as Express
- * itself does after it. Known for router >= 2.3 layers (Express 5), whose
- * string path is kept as `rawPath`; a layer replaced in place is read again.
+ * What a walk needs to know of one router stack, worked out once:
+ * - which layers a path's first segment leaves, so that the walk passes over
+ *   the others without calling their `match()`: in an app of many routers
+ *   (`/api/users`, `/api/orders`, ... or `/g0` to `/g99`) it would otherwise
+ *   run every router's regular expression, as Express itself does after it.
+ *   Known for router >= 2.3 layers (Express 5), whose string path is kept as
+ *   `rawPath`; Express 4 layers are all in `others`;
+ * - which layers the walk can pass without matching at all (see `layerKind()`);
+ * - the mount path each router layer adds.
+ *
+ * Made from a copy of the stack and remade whenever the stack differs from
+ * it in length or in any layer (a layer replaced in place is seen), or a
+ * marker was set anywhere since.
  */
-class LiteralPrefixes {
-  private readonly layers: LayerLike[] = []
-  private readonly prefixes: (string | undefined)[] = []
+class StackIndex {
+  /** The stack's layers when the index was made. */
+  readonly layers: LayerLike[]
+  /** `markerCount()` when the index was made. */
+  readonly markings = markerCount()
+  /** Per layer, the lowercased literal its path starts with (see `literalPrefix()`), if one can be told. */
+  readonly prefixes: (string | undefined)[]
+  /** Per layer, its handle and what the walk does with it, while the handle stays. */
+  private readonly handles: unknown[]
+  private readonly kinds: number[]
+  /** Per layer, the text its path adds to the mount path (no trailing slash), where the path is one string. */
+  private readonly mounts: (string | undefined)[]
+  /** Per lowercased first path segment, the indexes of the layers whose path begins with exactly that segment, ascending. */
+  private readonly bySegment = new Map<string, number[]>()
+  /** The indexes of the layers whose first segment cannot be told, ascending: candidates for every path. */
+  readonly others: number[] = []
 
-  /** The lowercased literal that the path of `layer`, at `index` in the stack, requires; undefined if none can be told. */
-  of(index: number, layer: LayerLike): string | undefined {
-    if (this.layers[index] !== layer) {
-      this.layers[index] = layer
-      this.prefixes[index] = literalPrefix(layer)
+  constructor(stack: LayerLike[]) {
+    this.layers = stack.slice()
+    this.prefixes = this.layers.map(literalPrefix)
+    this.handles = this.layers.map((layer) => layer.handle)
+    this.kinds = this.layers.map(layerKind)
+    this.mounts = this.layers.map((layer) => (typeof layer.rawPath === 'string' && layer.regexp === undefined ? layer.rawPath.replace(/\/+$/, '') : undefined))
+    for (let i = 0; i < this.layers.length; i++) {
+      const segment = firstSegment(this.layers[i])
+      if (segment === undefined) {
+        this.others.push(i)
+        continue
+      }
+      const list = this.bySegment.get(segment)
+      if (list === undefined) this.bySegment.set(segment, [i])
+      else list.push(i)
     }
-    return this.prefixes[index]
+  }
+
+  /** Whether the stack still holds exactly the layers the index was made from, and no marker was set since. */
+  describes(stack: LayerLike[]): boolean {
+    const layers = this.layers
+    if (stack.length !== layers.length || this.markings !== markerCount()) return false
+    for (let i = 0; i < layers.length; i++) if (stack[i] !== layers[i]) return false
+    return true
+  }
+
+  /** What the walk does with the layer at `index`: `PASSES`, `ERROR_HANDLER`, or `MATCH` (match it and look closer). */
+  kindOf(index: number, layer: LayerLike): number {
+    return layer.handle === this.handles[index] ? this.kinds[index] : MATCH
+  }
+
+  /** The mount path of the router or middleware at `index` under `prefix`, where it can be told without a match. */
+  mountPath(index: number, prefix: string): string | undefined {
+    const mount = this.mounts[index]
+    return mount === undefined ? undefined : prefix + mount
+  }
+
+  /** The indexes of the layers named by `path`'s first segment (compared ignoring ASCII case). */
+  named(path: string): readonly number[] {
+    if (this.bySegment.size === 0) return NONE
+    let end = path.indexOf('/', 1)
+    if (end === -1) end = path.length
+    return this.bySegment.get(path.slice(1, end).toLowerCase()) ?? NONE
   }
 }
 
-const prefixesByStack = new WeakMap<LayerLike[], LiteralPrefixes>()
+const NONE: readonly number[] = Object.freeze([])
 
-function literalPrefixes(stack: LayerLike[]): LiteralPrefixes {
-  let prefixes = prefixesByStack.get(stack)
-  if (prefixes === undefined) {
-    prefixes = new LiteralPrefixes()
-    prefixesByStack.set(stack, prefixes)
+/** Match the layer and look at what it holds. */
+const MATCH = 0
+/** Error-handling middleware, whose path cannot fail to decode: never runs for a request without an error. */
+const ERROR_HANDLER = 1
+/**
+ * Middleware that is not a router, app, marked, a body parser or a mount the
+ * lookup cannot see into, on a path without params (`app.use(fn)`, a logger
+ * at `/api`): whether it matches changes nothing, and its match cannot fail.
+ */
+const PASSES = 2
+
+function layerKind(layer: LayerLike): number {
+  if ((layer.route !== undefined && layer.route !== null) || !hasPlainPath(layer)) return MATCH
+  const handle = layer.handle
+  if (typeof handle !== 'function') return MATCH
+  if (handle.length === 4) return ERROR_HANDLER
+  if (isRouter(handle) || isApp(handle) || isOpaqueMount(handle) || isBodyParser(handle) || getMarker(handle) !== undefined) return MATCH
+  return PASSES
+}
+
+/** Whether the layer's path has no params, so that matching it decodes nothing and cannot throw. */
+function hasPlainPath(layer: LayerLike): boolean {
+  if (layer.slash === true) return true // router 2.x: `/`, not ending
+  const regexp = layer.regexp as { fast_slash?: unknown } | undefined
+  if (regexp !== undefined) return regexp.fast_slash === true // Express 4: `/`, not ending
+  const raw = layer.rawPath
+  if (typeof raw !== 'string') return false
+  for (let i = 0; i < raw.length; i++) if (PATTERN_TOKENS.includes(raw[i])) return false
+  return true
+}
+
+const indexes = new WeakMap<LayerLike[], StackIndex>()
+
+function stackIndex(stack: LayerLike[]): StackIndex {
+  let index = indexes.get(stack)
+  if (index === undefined || !index.describes(stack)) {
+    index = new StackIndex(stack)
+    indexes.set(stack, index)
   }
-  return prefixes
+  return index
+}
+
+/**
+ * The first segment, lowercased, of every path `layer` can match, when its
+ * pattern spells that segment out in full (`/g57`, `/r4/:a/:b`, `/files/*rest`);
+ * undefined when a token follows the segment's text directly (`/r4:id`,
+ * `/files{/:name}`), for `/`, and wherever `literalPrefix()` tells nothing.
+ * A path's first segment can equal it, ignoring ASCII case, only if the path
+ * starts with the layer's literal, so this is never stricter than the prefix.
+ */
+function firstSegment(layer: LayerLike): string | undefined {
+  const literal = literalPrefix(layer)
+  if (literal === undefined || literal.charCodeAt(0) !== 0x2f /* / */) return undefined
+  const slash = literal.indexOf('/', 1)
+  if (slash !== -1) return slash > 1 ? literal.slice(1, slash) : undefined
+  // The whole literal is one segment: complete if the pattern ends there or
+  // goes on with a slash (the literal's own trailing slashes were cut).
+  const raw = layer.rawPath as string
+  return literal.length === raw.length || raw.charCodeAt(literal.length) === 0x2f ? literal.slice(1) : undefined
 }
 
 /**

@@ -419,6 +419,35 @@ describe.each([
       expect(after).toEqual({ ran: 'late', predicted: { mode: 'streaming', path: '/g57/late/:id' } })
     })
 
+    it('sees a layer replaced in place in a router of many, where only the new layer matches the path', async () => {
+      const app = x()
+      app.use(predictFirst(createRouteResolver()))
+      const groups = Array.from({ length: 100 }, (_, g) => {
+        const group = x.Router()
+        for (let r = 0; r < 10; r++) group.post(`/r${r}/:id`, respond(`g${g}.r${r}`))
+        app.use(`/g${g}`, group)
+        return group
+      })
+      lateServer = await listen(app)
+      const before = outcome(await request(lateServer).post('/g57/new/1'))
+      const replacement = x.Router()
+      replacement.post('/new/:id', streamingRoute('new'))
+      groups[57].stack[3] = replacement.stack[0]
+      const after = outcome(await request(lateServer).post('/g57/new/2')) // another path: no cached decision
+      expect(before).toEqual({ ran: null, predicted: null })
+      expect(after).toEqual({ ran: 'new', predicted: { mode: 'streaming', path: '/g57/new/:id' } })
+    })
+
+    it('sees a marker put on mounted middleware after the first request', async () => {
+      const upload = respond('upload')
+      const { before, after } = await changeAfterFirstRequest((app) => {
+        app.use('/upload', upload)
+        return () => setMarker(upload, streamingMarker)
+      }, '/upload')
+      expect(before).toEqual({ ran: 'upload', predicted: null })
+      expect(after).toEqual({ ran: 'upload', predicted: { mode: 'streaming', path: '/upload' } })
+    })
+
     it('sees a handler added to an existing route', async () => {
       const { before, after } = await changeAfterFirstRequest((app) => {
         const grow = app.route('/grow').get(respond('grow-get'))
@@ -454,6 +483,24 @@ describe.each([
         )
       }
     }
+
+    it('caches a decision the second time its path misses, so that paths asked for once take no room', async () => {
+      const resolver = createRouteResolver()
+      const app = x()
+      app.use((req: Request, _res: Response, next: NextFunction) => {
+        resolver.markedRoute(req)
+        next()
+      })
+      app.post('/items/:id', streamingRoute('item'))
+      cacheServer = await listen(app)
+      const counts: number[] = []
+      for (const id of [1, 2, 3, 4, 5, 3, 3, 6]) {
+        const res = await request(cacheServer).post(`/items/${id}`)
+        expect(res.headers['x-ran']).toBe('item')
+        counts.push(resolver.cachedCount)
+      }
+      expect(counts).toEqual([0, 0, 0, 0, 0, 1, 1, 1])
+    })
 
     it('keeps at most 1000 decisions by default', async () => {
       const resolver = createRouteResolver()
