@@ -14,6 +14,15 @@
 // bytes of JSON; "distinct" asks for a new path every request):
 //
 //   node bench/instructions.mjs --warmup=10000 --requests=4000 routes:1000:put-distinct:json routes:1000:put-distinct:shim
+//
+// `--by-function=N` also says where the instructions go: the N functions
+// (JavaScript and native, by self cost) with the most instructions per
+// request in each app, and, for each app measured with its reference, the N
+// functions whose count differs most from the reference's. V8 names its
+// compiled code through --perf-basic-prof (see lib/by-function.mjs), so a
+// function inlined into another counts as that other.
+//
+//   node bench/instructions.mjs --by-function=25 express:jsonExpress express:jsonShim
 import { execFileSync } from 'node:child_process'
 import http from 'node:http'
 import { parseArgs } from 'node:util'
@@ -31,8 +40,10 @@ const { values, positionals } = parseArgs({
     // V8's background compiler and GC threads make counts vary by ±15% run to
     // run; on the main thread alone they repeat within about 1%.
     'node-flags': { type: 'string', default: '--single-threaded' },
+    'by-function': { type: 'string', default: '0' },
   },
 })
+const BY_FUNCTION = Number(values['by-function'])
 const REQUESTS = Number(values.requests)
 const WARMUP = Number(values.warmup)
 const APPS = positionals.length > 0
@@ -81,9 +92,13 @@ function appFor(app) {
   return { args: ['routes', 'manyRoutes', JSON.stringify(options)], request: (port) => send(port, ...next()) }
 }
 
+const functions = new Map()
+
 function measure(app) {
   const { args, request } = appFor(app)
   return instructionsPerRequest({
+    byFunction: BY_FUNCTION > 0,
+    onFunctions: (byName) => functions.set(app, byName),
     node: values.node,
     flags: values['node-flags'].split(' ').filter(Boolean),
     script: SERVER,
@@ -115,3 +130,23 @@ console.log(table(
   ['App', 'k instructions/req', 'vs the framework\'s own parser'],
   APPS.map((app) => [app, Math.round(counts.get(app) / 1000), reference(app) ? `${(reference(app) / counts.get(app)).toFixed(3)}×` : '–']),
 ))
+
+/** Rows of a by-function table: a function and its instructions per request, the largest `BY_FUNCTION` by `size`. */
+function largest(entries, size) {
+  return [...entries].sort((a, b) => size(b[1]) - size(a[1])).slice(0, BY_FUNCTION)
+}
+
+if (BY_FUNCTION > 0) {
+  for (const app of APPS) {
+    const byName = functions.get(app)
+    console.log(`\n${app}: the ${BY_FUNCTION} functions with the most instructions per request (self cost)\n`)
+    console.log(table(['Function', 'instructions/req'], largest(byName, (n) => n).map(([name, n]) => [name, Math.round(n)])))
+    const base = APPS.find((other) => other !== app && counts.get(other) === reference(app))
+    if (base === undefined) continue
+    const against = functions.get(base)
+    const names = new Set([...byName.keys(), ...against.keys()])
+    const differences = [...names].map((name) => [name, (byName.get(name) ?? 0) - (against.get(name) ?? 0)])
+    console.log(`\n${app} against ${base}: the ${BY_FUNCTION} functions whose count differs most (instructions per request)\n`)
+    console.log(table(['Function', base, app, 'difference'], largest(differences, Math.abs).map(([name, d]) => [name, Math.round(against.get(name) ?? 0), Math.round(byName.get(name) ?? 0), (d > 0 ? '+' : '') + Math.round(d)])))
+  }
+}

@@ -8,14 +8,19 @@ import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { DUMP_OPTIONS, NODE_FLAG, instructionsByFunction } from './by-function.mjs'
 
 /**
  * Instructions per request of `node [...flags] --input-type=module -e script ...args`.
  * `load(port, count)` sends `count` requests and resolves when all are answered.
+ * With `byFunction`, `onFunctions` gets a Map from function name to
+ * instructions per request (see by-function.mjs); the count is slower to take.
  */
-export async function instructionsPerRequest({ node, flags = [], script, args = [], load, warmup, requests }) {
+export async function instructionsPerRequest({ node, flags = [], script, args = [], load, warmup, requests, byFunction = false, onFunctions }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, node, ...flags, '--input-type=module', '-e', script, ...args], {
+  const valgrindOptions = byFunction ? DUMP_OPTIONS : []
+  const nodeFlags = byFunction ? [...flags, NODE_FLAG] : flags
+  const child = spawn('valgrind', ['--tool=callgrind', ...valgrindOptions, `--callgrind-out-file=${dir}/out`, node, ...nodeFlags, '--input-type=module', '-e', script, ...args], {
     stdio: ['ignore', 'pipe', 'ignore'],
   })
   try {
@@ -32,10 +37,15 @@ export async function instructionsPerRequest({ node, flags = [], script, args = 
     execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' })
     const dump = readdirSync(dir).find((f) => f.startsWith('out.'))
     const totals = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(path.join(dir, dump), 'utf8'))
+    if (byFunction) {
+      const functions = instructionsByFunction(path.join(dir, dump), `/tmp/perf-${child.pid}.map`)
+      onFunctions?.(new Map([...functions].map(([name, count]) => [name, count / requests])))
+    }
     return Number(totals[1]) / requests
   } finally {
     child.kill('SIGTERM')
     await once(child, 'exit')
     rmSync(dir, { recursive: true, force: true })
+    if (byFunction) rmSync(`/tmp/perf-${child.pid}.map`, { force: true })
   }
 }
