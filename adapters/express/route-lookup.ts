@@ -35,7 +35,11 @@ const UNSEEN: RouteDecision = Object.freeze({ marker: undefined, path: '', appPa
 const UNSEEN_PARSED: RouteDecision = Object.freeze({ marker: undefined, path: '', appParses: true, unseen: true })
 
 export interface RouteResolverOptions {
-  /** How many decisions to remember, keyed by app router, method and path. Default 1000; 0 turns the cache off. */
+  /**
+   * How many decisions to remember, keyed by app router, method and path; a
+   * decision is remembered the second time its key misses. Default 1000; 0
+   * turns the cache off.
+   */
   cacheSize?: number
 }
 
@@ -64,9 +68,10 @@ export interface RouteResolver {
  * marker calls `next()`, `router.param()` callbacks do not skip the route,
  * and a marked `app.use(path, fn)` middleware handles what reaches it.
  *
- * Decisions are cached. A cached decision is used only while every router
- * and route stack the lookup read still has the length it had then, so routes
- * added later (`app.post()`, `router.use()`, `route.get()`) are seen.
+ * Decisions are cached from the second time a method and path are asked
+ * for. A cached decision is used only while every router and route stack the
+ * lookup read still has the length it had then, so routes added later
+ * (`app.post()`, `router.use()`, `route.get()`) are seen.
  *
  * @example
  * const resolve = createRouteResolver()
