@@ -20,7 +20,9 @@ export async function instructionsPerRequest({ node, flags = [], script, args = 
   const dir = mkdtempSync(path.join(tmpdir(), 'shim-callgrind-'))
   const valgrindOptions = byFunction ? DUMP_OPTIONS : []
   const nodeFlags = byFunction ? [...flags, NODE_FLAG] : flags
+  // In the temporary folder, so that the isolate log --perf-basic-prof makes V8 write goes with it.
   const child = spawn('valgrind', ['--tool=callgrind', ...valgrindOptions, `--callgrind-out-file=${dir}/out`, node, ...nodeFlags, '--input-type=module', '-e', script, ...args], {
+    cwd: dir,
     stdio: ['ignore', 'pipe', 'ignore'],
   })
   try {
