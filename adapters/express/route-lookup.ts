@@ -496,7 +496,7 @@ function lookupIn(
 
     const route = layer.route
     if (route !== undefined && route !== null) {
-      if (dependencies !== undefined) dependencies.record(route)
+      dependencies?.record(route)
       if (!handlesMethod(route, method)) continue
       if (dependencies !== undefined) {
         dependencies.pin(stack, i)
@@ -570,9 +570,9 @@ class StackIndex {
     this.prefixes = this.layers.map(literalPrefix)
     this.handles = this.layers.map((layer) => layer.handle)
     this.kinds = this.layers.map(layerKind)
-    this.mounts = this.layers.map((layer) => (typeof layer.rawPath === 'string' && layer.regexp === undefined ? layer.rawPath.replace(/\/+$/, '') : undefined))
+    this.mounts = this.layers.map((layer) => (typeof layer.rawPath === 'string' && layer.regexp === undefined ? joinMountPath('', layer.rawPath) : undefined))
     for (let i = 0; i < this.layers.length; i++) {
-      const segment = firstSegment(this.layers[i])
+      const segment = firstSegment(this.layers[i], this.prefixes[i])
       if (segment === undefined) {
         this.others.push(i)
         continue
@@ -656,15 +656,15 @@ function stackIndex(stack: LayerLike[]): StackIndex {
 }
 
 /**
- * The first segment, lowercased, of every path `layer` can match, when its
- * pattern spells that segment out in full (`/g57`, `/r4/:a/:b`, `/files/*rest`);
+ * The first segment, lowercased, of every path `layer` can match (given its
+ * `literalPrefix()`), when its pattern spells that segment out in full (`/g57`,
+ * `/r4/:a/:b`, `/files/*rest`);
  * undefined when a token follows the segment's text directly (`/r4:id`,
  * `/files{/:name}`), for `/`, and wherever `literalPrefix()` tells nothing.
  * A path's first segment can equal it, ignoring ASCII case, only if the path
  * starts with the layer's literal, so this is never stricter than the prefix.
  */
-function firstSegment(layer: LayerLike): string | undefined {
-  const literal = literalPrefix(layer)
+function firstSegment(layer: LayerLike, literal: string | undefined): string | undefined {
   if (literal === undefined || literal.charCodeAt(0) !== 0x2f /* / */) return undefined
   const slash = literal.indexOf('/', 1)
   if (slash !== -1) return slash > 1 ? literal.slice(1, slash) : undefined
