@@ -109,7 +109,7 @@ function applyBody(
     throw parseFailed(err as Error, body)
   }
   if (setBody) req.body = parsed
-  req.rawBody = body
-  if (claim) markParsed(req)
+  if (claim) markParsed(req, body)
+  else req.rawBody = body
   return parsed
 }

@@ -4,7 +4,7 @@
  * State lives under `Symbol.for` keys so that two loaded copies of the package
  * (an app and a library each depending on stream-shim) agree about a request.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { hasBody } from './options.js'
 import { realComplete } from './step-aside.js'
@@ -13,45 +13,146 @@ import { realComplete } from './step-aside.js'
 export type BodyMode = 'streaming' | 'buffered'
 
 /**
- * The shim's state per request: its mode once decided, `'parsed'` once
- * stream-shim has buffered and parsed its body. Kept beside the request, not
- * on it: a property added to every request cost Express apps on Node 20 and
- * 22 tens of µs per request (their request objects slow down after the shape
- * change), and a WeakMap costs a hash lookup. One map per process, under a
- * `Symbol.for` key, so that two loaded copies of the package (an app and a
- * library each depending on stream-shim) agree about a request.
+ * The shim's state per request: its mode once decided, or, once stream-shim
+ * has buffered and parsed the body, the decoded bytes (`req.rawBody`). Kept
+ * beside the request, not on it: a property added to every request cost
+ * Express apps on Node 20 and 22 tens of µs per request (their request
+ * objects slow down after the shape change), and a WeakMap costs a hash
+ * lookup. One map per process, under a `Symbol.for` key, so that two loaded
+ * copies of the package (an app and a library each depending on stream-shim)
+ * agree about a request; the key names the layout of the values.
  */
-const states: WeakMap<object, BodyMode | 'parsed'> = ((globalThis as { [key: symbol]: unknown })[
-  Symbol.for('stream-shim.request-states')
-] ??= new WeakMap()) as WeakMap<object, BodyMode | 'parsed'>
+type State = BodyMode | Buffer
+
+const states: WeakMap<object, State> = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for('stream-shim.request-states.v2')
+] ??= new WeakMap()) as WeakMap<object, State>
 
 interface ShimState {
   _body?: boolean
+  rawBody?: Buffer
 }
 
 /** The mode the shim chose for `req`, if it has run. */
 export function modeOf(req: object): BodyMode | undefined {
   const state = states.get(req)
-  return state === 'parsed' ? 'buffered' : state
+  return typeof state === 'object' ? 'buffered' : state
 }
 
 export function setMode(req: object, mode: BodyMode): void {
-  if (states.get(req) !== 'parsed') states.set(req, mode)
+  if (typeof states.get(req) !== 'object') states.set(req, mode)
 }
 
 /** True when stream-shim already buffered and parsed this request's body. */
 export function isParsed(req: object): boolean {
-  return states.get(req) === 'parsed'
+  return typeof states.get(req) === 'object'
 }
 
 /**
- * Mark the body as parsed. `req._body` is the flag body-parser 1.x (bundled
- * with Express 4) checks before reading, so a stray `express.json()` after the
- * shim skips instead of failing on a body it cannot read.
+ * Mark the body as parsed, with `rawBody` its decoded bytes, and give the
+ * request `rawBody` and `_body` (the flag body-parser 1.x, bundled with
+ * Express 4, checks before reading, so that a stray `express.json()` after
+ * the shim skips instead of failing on a body it cannot read).
+ *
+ * On an Express request the two are accessors of Express's request
+ * prototype that read this state (see `sharesFields`), not properties of
+ * the request's own: in Node 20 and 22 every request Express serves has a
+ * hidden class of its own, and each property added to one copies its
+ * descriptors (about 25,000 instructions per property per request on Node
+ * 22, 3% of the whole request). A value assigned to either by anyone
+ * becomes the request's own and is kept up to date here.
  */
-export function markParsed(req: object): void {
-  states.set(req, 'parsed')
-  ;(req as ShimState)._body = true
+export function markParsed(req: object, rawBody: Buffer): void {
+  states.set(req, rawBody)
+  const fields = req as ShimState
+  if (sharesFields(req)) {
+    if (Object.hasOwn(req, 'rawBody')) fields.rawBody = rawBody
+    if (Object.hasOwn(req, '_body')) fields._body = true
+  } else {
+    fields.rawBody = rawBody
+    fields._body = true
+  }
+}
+
+/**
+ * `rawBody` and `_body` as the request prototype's accessors: they read the
+ * state of the request they are read on, and an assignment makes an own
+ * property of the request (as it did before the accessor was there). One
+ * pair per process, recognised by every loaded copy of the package.
+ */
+const fields: PropertyDescriptorMap = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for('stream-shim.request-fields.v2')
+] ??= {
+  rawBody: {
+    configurable: true,
+    enumerable: false,
+    get(this: object): Buffer | undefined {
+      const state = states.get(this)
+      return typeof state === 'object' ? state : undefined
+    },
+    set(this: object, value: unknown) {
+      ownValue(this, 'rawBody', value)
+    },
+  },
+  _body: {
+    configurable: true,
+    enumerable: false,
+    get(this: object): true | undefined {
+      return typeof states.get(this) === 'object' ? true : undefined
+    },
+    set(this: object, value: unknown) {
+      ownValue(this, '_body', value)
+    },
+  },
+}) as PropertyDescriptorMap
+
+function ownValue(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { configurable: true, enumerable: true, writable: true, value })
+}
+
+/** Per request prototype: whether `rawBody` and `_body` read the state through the accessors. */
+const hosts = new WeakMap<object, boolean>()
+
+/**
+ * Whether `req` reads `rawBody` and `_body` through the accessors. They are
+ * put, the first time a request with a new prototype is parsed, on the
+ * object its prototype chain holds right above `http.IncomingMessage.prototype`:
+ * for Express (4 and 5, on its own or under Nest), its request object, which
+ * every app's and sub-app's `app.request` inherits from. Node's own prototype
+ * is never touched, so a request without a framework's prototype (Koa's,
+ * node:http's, HTTP/2's) gets own properties, as does one whose chain
+ * already defines either name.
+ */
+function sharesFields(req: object): boolean {
+  const proto = Object.getPrototypeOf(req) as object | null
+  if (proto === null) return false
+  let shared = hosts.get(proto)
+  if (shared === undefined) {
+    shared = installFields(proto)
+    hosts.set(proto, shared)
+  }
+  return shared
+}
+
+function installFields(proto: object): boolean {
+  const core = http.IncomingMessage.prototype
+  let host: object | undefined
+  for (let at: object | null = proto; at !== core; at = Object.getPrototypeOf(at) as object | null) {
+    if (at === null) return false // not a node:http request
+    for (const key of ['rawBody', '_body']) {
+      const own = Object.getOwnPropertyDescriptor(at, key)
+      if (own !== undefined && own.get !== fields[key].get) return false // somebody else's
+    }
+    host = at
+  }
+  if (host === undefined) return false
+  if (Object.getOwnPropertyDescriptor(host, 'rawBody')?.get === fields.rawBody.get) return true
+  try {
+    Object.defineProperties(host, fields)
+  } catch {
+    return false // a frozen prototype
+  }
+  return true
 }
 
 /**
@@ -61,7 +162,7 @@ export function markParsed(req: object): void {
 export function consumedBy(req: IncomingMessage): string | undefined {
   // _body is ours on a streaming request (set so body-parser 1.x skips it).
   const state = states.get(req)
-  if ((req as ShimState)._body === true && state !== 'parsed' && state !== 'streaming') {
+  if ((req as ShimState)._body === true && typeof state !== 'object' && state !== 'streaming') {
     return 'a body parser (req._body is set)'
   }
   if (req.readableEnded) return 'another reader (the request stream has already ended)'
