@@ -24,9 +24,9 @@
 //
 //   node bench/instructions.mjs --by-function=25 express:jsonExpress express:jsonShim
 import { execFileSync } from 'node:child_process'
-import http from 'node:http'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
+import { APP_SERVER, closeClient, send, sendMany } from './lib/app-client.mjs'
 import { distinctPath, distinctPutPath, putPaths, samplePaths } from './apps/routes.mjs'
 import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
@@ -49,30 +49,6 @@ const WARMUP = Number(values.warmup)
 const APPS = positionals.length > 0
   ? positionals
   : ['express:jsonNone', 'express:jsonExpress', 'express:jsonShim', 'express:jsonOurs', 'koa:jsonBodyparser', 'koa:jsonShim']
-
-const SERVER = `
-  const [module, name, options] = process.argv.slice(1)
-  const apps = await import(new URL('./apps/' + module + '.mjs', ${JSON.stringify(new URL('./', import.meta.url).href)}))
-  const server = apps[name](JSON.parse(options))
-  server.keepAliveTimeout = 60_000
-  server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port))
-  process.on('SIGTERM', () => process.exit(0))
-`
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
-
-function send(port, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-    const req = http.request({ host: '127.0.0.1', port, agent, method, path, headers }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`${method} ${path}: status ${res.statusCode}`))
-      res.resume()
-      res.on('end', resolve)
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
 
 /** The server to start (`[module, factory, options]`) and the request to send, for an app's name. */
 function appFor(app) {
@@ -101,14 +77,9 @@ function measure(app) {
     onFunctions: (byName) => functions.set(app, byName),
     node: values.node,
     flags: values['node-flags'].split(' ').filter(Boolean),
-    script: SERVER,
+    script: APP_SERVER,
     args,
-    load: async (port, count) => {
-      let left = count
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (left-- > 0) await request(port)
-      }))
-    },
+    load: (port, count) => sendMany(count, () => request(port)),
     warmup: WARMUP,
     requests: REQUESTS,
   })
@@ -120,7 +91,7 @@ for (const app of APPS) {
   counts.set(app, await measure(app))
   console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request`)
 }
-agent.destroy()
+closeClient()
 function reference(app) {
   if (app.startsWith('routes:')) return counts.get(app.replace(/:shim$/, ':json'))
   return app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress')
