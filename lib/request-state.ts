@@ -64,13 +64,13 @@ export function isParsed(req: object): boolean {
  */
 export function markParsed(req: object, rawBody: Buffer): void {
   states.set(req, rawBody)
-  const fields = req as ShimState
+  const target = req as ShimState
   if (sharesFields(req)) {
-    if (Object.hasOwn(req, 'rawBody')) fields.rawBody = rawBody
-    if (Object.hasOwn(req, '_body')) fields._body = true
+    if (Object.hasOwn(req, 'rawBody')) target.rawBody = rawBody
+    if (Object.hasOwn(req, '_body')) target._body = true
   } else {
-    fields.rawBody = rawBody
-    fields._body = true
+    target.rawBody = rawBody
+    target._body = true
   }
 }
 
@@ -146,8 +146,8 @@ function installFields(proto: object): boolean {
     host = at
   }
   if (host === undefined) return false
-  if (Object.getOwnPropertyDescriptor(host, 'rawBody')?.get === fields.rawBody.get) return true
   try {
+    // Again when another loaded copy of the package put them there: the same descriptors.
     Object.defineProperties(host, fields)
   } catch {
     return false // a frozen prototype
