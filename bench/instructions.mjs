@@ -13,7 +13,11 @@
 // pattern one of get-repeated, get-distinct, put-repeated, put-distinct, post-distinct (a PUT or POST carries 7
 // bytes of JSON; "distinct" asks for a new path every request):
 //
-//   node bench/instructions.mjs --warmup=10000 --requests=4000 routes:1000:put-distinct:json routes:1000:put-distinct:shim
+//   node bench/instructions.mjs --warmup=20000 --requests=3000 --windows=7 routes:1000:put-distinct:json routes:1000:put-distinct:shim
+//
+// `--windows=N` counts N windows of `--requests` each in a row and reports the
+// median window (V8 compiles or deoptimizes a batch of functions now and then
+// long after warm-up, and that window's count jumps); see bench/README.md.
 //
 // `--by-function=N` also says where the instructions go: the N functions
 // (JavaScript and native, by self cost) with the most instructions per
@@ -41,8 +45,10 @@ const { values, positionals } = parseArgs({
     // run; on the main thread alone they repeat within about 1%.
     'node-flags': { type: 'string', default: '--single-threaded' },
     'by-function': { type: 'string', default: '0' },
+    windows: { type: 'string', default: '1' },
   },
 })
+const WINDOWS = Number(values.windows)
 const BY_FUNCTION = Number(values['by-function'])
 const REQUESTS = Number(values.requests)
 const WARMUP = Number(values.warmup)
@@ -69,12 +75,15 @@ function appFor(app) {
 }
 
 const functions = new Map()
+const windowCounts = new Map()
 
 function measure(app) {
   const { args, request } = appFor(app)
   return instructionsPerRequest({
     byFunction: BY_FUNCTION > 0,
     onFunctions: (byName) => functions.set(app, byName),
+    onWindows: (counts) => windowCounts.set(app, counts),
+    windows: WINDOWS,
     node: values.node,
     flags: values['node-flags'].split(' ').filter(Boolean),
     script: APP_SERVER,
@@ -89,14 +98,16 @@ const version = execFileSync(values.node, ['--version'], { encoding: 'utf8' }).t
 const counts = new Map()
 for (const app of APPS) {
   counts.set(app, await measure(app))
-  console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request`)
+  const spread = WINDOWS > 1 ? ` (median of ${WINDOWS} windows: ${windowCounts.get(app).map((n) => `${(n / 1000).toFixed(1)}k`).join(', ')})` : ''
+  console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request${spread}`)
 }
 closeClient()
 function reference(app) {
   if (app.startsWith('routes:')) return counts.get(app.replace(/:shim$/, ':json'))
   return app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress')
 }
-console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up, 8 keep-alive connections\n`)
+const windowed = WINDOWS > 1 ? `, the median of ${WINDOWS} such windows in a row` : ''
+console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up${windowed}, 8 keep-alive connections\n`)
 console.log(table(
   ['App', 'k instructions/req', 'vs the framework\'s own parser'],
   APPS.map((app) => [app, Math.round(counts.get(app) / 1000), reference(app) ? `${(reference(app) / counts.get(app)).toFixed(3)}×` : '–']),
