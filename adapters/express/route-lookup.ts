@@ -486,13 +486,15 @@ function lookupIn(
       dependencies?.pin(stack, i)
       continue
     }
-    let match: LayerMatch | undefined
-    try {
-      match = matchLayer(layer, path)
-    } catch {
-      return UNCERTAIN // Express turns this into an error (400 for bad percent-encoding)
+    let match: LayerMatch | undefined = index.mountMatch(i, layer, path)
+    if (match === undefined) {
+      try {
+        match = matchLayer(layer, path)
+      } catch {
+        return UNCERTAIN // Express turns this into an error (400 for bad percent-encoding)
+      }
+      if (match === undefined) continue
     }
-    if (match === undefined) continue
 
     const route = layer.route
     if (route !== undefined && route !== null) {
@@ -560,8 +562,14 @@ class StackIndex {
   private readonly kinds: number[]
   /** Per layer, the text its path adds to the mount path (no trailing slash), where the path is one string. */
   private readonly mounts: (string | undefined)[]
-  /** Per lowercased first path segment, the indexes of the layers whose path begins with exactly that segment, ascending. */
-  private readonly bySegment = new Map<string, number[]>()
+  /** Per layer, the `app.use()` path that is one plain literal (`/api`, `/g57`), for matching without `match()`. */
+  private readonly literals: (string | undefined)[]
+  /**
+   * Per `segmentHash()` of a first path segment, the indexes of the layers
+   * whose path begins with a segment of that hash, ascending. Two segments
+   * may share a hash: the walk's prefix check and `match()` tell them apart.
+   */
+  private readonly bySegment = new Map<number, number[]>()
   /** The indexes of the layers whose first segment cannot be told, ascending: candidates for every path. */
   readonly others: number[] = []
 
@@ -571,14 +579,16 @@ class StackIndex {
     this.handles = this.layers.map((layer) => layer.handle)
     this.kinds = this.layers.map(layerKind)
     this.mounts = this.layers.map((layer) => (typeof layer.rawPath === 'string' && layer.regexp === undefined ? joinMountPath('', layer.rawPath) : undefined))
+    this.literals = this.layers.map(mountLiteral)
     for (let i = 0; i < this.layers.length; i++) {
       const segment = firstSegment(this.layers[i], this.prefixes[i])
       if (segment === undefined) {
         this.others.push(i)
         continue
       }
-      const list = this.bySegment.get(segment)
-      if (list === undefined) this.bySegment.set(segment, [i])
+      const hash = segmentHash(segment, 0)
+      const list = this.bySegment.get(hash)
+      if (list === undefined) this.bySegment.set(hash, [i])
       else list.push(i)
     }
   }
@@ -602,16 +612,47 @@ class StackIndex {
     return mount === undefined ? undefined : prefix + mount
   }
 
-  /** The indexes of the layers named by `path`'s first segment (compared ignoring ASCII case). */
+  /**
+   * The match of the middleware or router layer at `index` for a path that
+   * starts with its literal path exactly, case and all, and goes on past a
+   * slash: what `layer.match(path)` would say, whether or not the layer is
+   * case-sensitive, without running its regular expression. Undefined when
+   * the layer must be asked.
+   */
+  mountMatch(index: number, layer: LayerLike, path: string): LayerMatch | undefined {
+    const literal = this.literals[index]
+    if (literal === undefined || layer !== this.layers[index]) return undefined
+    const end = literal.length
+    if (path.length <= end + 1 || path.charCodeAt(end) !== 0x2f /* / */ || !path.startsWith(literal)) return undefined
+    return { path: literal, pattern: literal }
+  }
+
+  /** The indexes of the layers that `path`'s first segment may name (compared ignoring ASCII case), and maybe a few more. */
   named(path: string): readonly number[] {
     if (this.bySegment.size === 0) return NONE
-    let end = path.indexOf('/', 1)
-    if (end === -1) end = path.length
-    return this.bySegment.get(path.slice(1, end).toLowerCase()) ?? NONE
+    return this.bySegment.get(segmentHash(path, 1)) ?? NONE
   }
 }
 
 const NONE: readonly number[] = Object.freeze([])
+
+/**
+ * A hash (FNV-1a, cut to a small integer) of the path segment that starts at
+ * `start` and ends before the next `/` or the end, ASCII letters folded to
+ * lower case: the segment index's key, worked out without making the
+ * segment's string (a slice, its lower-case copy, and the string's own hash
+ * each time a path is looked up).
+ */
+export function segmentHash(text: string, start: number): number {
+  let hash = 0x811c9dc5
+  for (let i = start; i < text.length; i++) {
+    let code = text.charCodeAt(i)
+    if (code === 0x2f /* / */) break
+    if (code >= 0x41 && code <= 0x5a) code |= 0x20
+    hash = Math.imul(hash ^ code, 0x01000193)
+  }
+  return hash & 0x3fffffff
+}
 
 /** Match the layer and look at what it holds. */
 const MATCH = 0
@@ -642,6 +683,24 @@ function hasPlainPath(layer: LayerLike): boolean {
   if (typeof raw !== 'string') return false
   for (let i = 0; i < raw.length; i++) if (PATTERN_TOKENS.includes(raw[i])) return false
   return true
+}
+
+/**
+ * The path of a middleware or router layer (router >= 2.3, which makes them
+ * `end: false` and not strict) when it is plain text that `layer.match()`
+ * compares literally: printable ASCII without pattern tokens, more than `/`,
+ * no trailing slash. A path that starts with it and goes on with a slash
+ * matches it exactly, with no params.
+ */
+function mountLiteral(layer: LayerLike): string | undefined {
+  if ((layer.route !== undefined && layer.route !== null) || layer.regexp !== undefined) return undefined
+  const raw = layer.rawPath
+  if (typeof raw !== 'string' || raw.length < 2 || raw.charCodeAt(0) !== 0x2f || raw.charCodeAt(raw.length - 1) === 0x2f) return undefined
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i)
+    if (code <= 0x20 || code > 0x7e || PATTERN_TOKENS.includes(raw[i])) return undefined
+  }
+  return raw
 }
 
 const indexes = new WeakMap<LayerLike[], StackIndex>()

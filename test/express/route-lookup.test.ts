@@ -6,7 +6,7 @@ import type { Express, NextFunction, Request, RequestHandler, Response } from 'e
 import request from 'supertest'
 import { Pool } from 'undici'
 import { setMarker, type Marker } from '../../lib/markers.js'
-import { createRouteResolver, type RouteResolver } from '../../adapters/express/route-lookup.js'
+import { createRouteResolver, segmentHash, type RouteResolver } from '../../adapters/express/route-lookup.js'
 
 // Express 4 is installed under an npm alias; its API is the same for what these tests use.
 const express4: typeof express = require('express4')
@@ -368,6 +368,69 @@ describe.each([
       } finally {
         await close(catchAll)
       }
+    })
+  })
+
+  describe('with routers mounted at plain paths', () => {
+    let mounts: http.Server | undefined
+    afterEach(() => close(mounts))
+
+    /** An app with a router under `/<segment>` for each segment, each with a streaming `/` and `/up`; posts to it. */
+    async function mountedAt(segments: string[], caseSensitive = false) {
+      const app = x()
+      if (caseSensitive) app.set('case sensitive routing', true)
+      app.use(predictFirst(createRouteResolver()))
+      for (const segment of segments) {
+        const router = x.Router({ caseSensitive })
+        router.post('/', streamingRoute(`${segment}-root`))
+        router.post('/up', streamingRoute(segment))
+        app.use(`/${segment}`, router)
+      }
+      mounts = await listen(app)
+      return async (path: string) => outcome(await request(mounts!).post(path))
+    }
+
+    it('matches a mount path in any case, as the router does', async () => {
+      const post = await mountedAt(['Api'])
+      for (const path of ['/Api/up', '/api/up', '/API/up']) {
+        // Express 4 keeps no source pattern for mount paths: the matched text stands in
+        expect(await post(path)).toEqual({ ran: 'Api', predicted: { mode: 'streaming', path: v4 ? path : '/Api/up' } })
+      }
+      for (const path of ['/Api', '/Api/', '/api/']) {
+        expect(await post(path)).toMatchObject({ ran: 'Api-root', predicted: { mode: 'streaming' } })
+      }
+    })
+
+    it('honours a case-sensitive app at mount paths', async () => {
+      const post = await mountedAt(['Api'], true)
+      expect(await post('/Api/up')).toEqual({ ran: 'Api', predicted: { mode: 'streaming', path: '/Api/up' } })
+      expect(await post('/api/up')).toEqual({ ran: null, predicted: null })
+    })
+
+    it('tells apart mount paths where one begins the other', async () => {
+      const post = await mountedAt(['ap', 'api'])
+      expect(await post('/api/up')).toMatchObject({ ran: 'api', predicted: { path: '/api/up' } })
+      expect(await post('/ap/up')).toMatchObject({ ran: 'ap', predicted: { path: '/ap/up' } })
+      expect(await post('/apix/up')).toEqual({ ran: null, predicted: null })
+      expect(await post('/ap.i/up')).toEqual({ ran: null, predicted: null })
+    })
+
+    it('tells apart mount paths whose first segments share an index hash', async () => {
+      const seen = new Map<number, string>()
+      let pair: [string, string] | undefined
+      for (let n = 0; pair === undefined; n++) {
+        const segment = `s${n.toString(36)}`
+        const hash = segmentHash(`/${segment}`, 1)
+        const other = seen.get(hash)
+        if (other !== undefined) pair = [other, segment]
+        else seen.set(hash, segment)
+      }
+      const [first, second] = pair
+      expect(segmentHash(`/${first}/up`, 1)).toBe(segmentHash(`/${second.toUpperCase()}`, 1))
+      const post = await mountedAt([first, second])
+      expect(await post(`/${first}/up`)).toMatchObject({ ran: first, predicted: { mode: 'streaming', path: `/${first}/up` } })
+      expect(await post(`/${second}/up`)).toMatchObject({ ran: second, predicted: { mode: 'streaming', path: `/${second}/up` } })
+      expect(await post(`/${second}x/up`)).toEqual({ ran: null, predicted: null })
     })
   })
 
