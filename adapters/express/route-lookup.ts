@@ -486,7 +486,7 @@ function lookupIn(
       dependencies?.pin(stack, i)
       continue
     }
-    let match: LayerMatch | undefined = index.mountMatch(i, layer, path)
+    let match: LayerMatch | undefined = index.mountMatch(i, path)
     if (match === undefined) {
       try {
         match = matchLayer(layer, path)
@@ -613,15 +613,16 @@ class StackIndex {
   }
 
   /**
-   * The match of the middleware or router layer at `index` for a path that
-   * starts with its literal path exactly, case and all, and goes on past a
-   * slash: what `layer.match(path)` would say, whether or not the layer is
+   * The match of the middleware or router layer at `index` (the index
+   * describes the stack: `stackIndex()` checked) for a path that starts with
+   * its literal path exactly, case and all, and goes on past a slash: what
+   * `layer.match(path)` would say, whether or not the layer is
    * case-sensitive, without running its regular expression. Undefined when
    * the layer must be asked.
    */
-  mountMatch(index: number, layer: LayerLike, path: string): LayerMatch | undefined {
+  mountMatch(index: number, path: string): LayerMatch | undefined {
     const literal = this.literals[index]
-    if (literal === undefined || layer !== this.layers[index]) return undefined
+    if (literal === undefined) return undefined
     const end = literal.length
     if (path.length <= end + 1 || path.charCodeAt(end) !== 0x2f /* / */ || !path.startsWith(literal)) return undefined
     return { path: literal, pattern: literal }
