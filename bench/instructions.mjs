@@ -49,6 +49,7 @@ const { values, positionals } = parseArgs({
   },
 })
 const WINDOWS = Number(values.windows)
+if (!Number.isSafeInteger(WINDOWS) || WINDOWS < 1) throw new TypeError(`--windows must be a whole number of at least 1, got ${values.windows}`)
 const BY_FUNCTION = Number(values['by-function'])
 const REQUESTS = Number(values.requests)
 const WARMUP = Number(values.warmup)

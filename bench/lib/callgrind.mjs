@@ -14,7 +14,8 @@ import { DUMP_OPTIONS, NODE_FLAG, instructionsByFunction } from './by-function.m
  * Instructions per request of `node [...flags] --input-type=module -e script ...args`.
  * `load(port, count)` sends `count` requests and resolves when all are answered.
  * With `windows` above 1, that many windows of `requests` each are counted
- * one after the other, and the count is the median window's: a window where
+ * one after the other, and the count is the median window's (the lower
+ * middle one for an even number; give an odd one): a window where
  * V8 compiled or deoptimized a batch of functions (which happens now and
  * then in both apps long after warm-up, and adds thousands of instructions
  * per request to that window) then does not decide the result. `onWindows`
