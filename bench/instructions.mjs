@@ -103,15 +103,29 @@ for (const app of APPS) {
   console.error(`${version} ${app}: ${Math.round(counts.get(app))} instructions per request${spread}`)
 }
 closeClient()
-function reference(app) {
-  if (app.startsWith('routes:')) return counts.get(app.replace(/:shim$/, ':json'))
-  return app.startsWith('koa:') ? counts.get('koa:jsonBodyparser') : counts.get('express:jsonExpress')
+/** The app `app` is compared with (its framework's own parser), if it was measured in this run. */
+function referenceApp(app) {
+  const name = app.startsWith('routes:') ? app.replace(/:shim$/, ':json') : app.startsWith('koa:') ? 'koa:jsonBodyparser' : 'express:jsonExpress'
+  return counts.has(name) ? name : undefined
 }
+function reference(app) {
+  const name = referenceApp(app)
+  return name === undefined ? undefined : counts.get(name)
+}
+const lowest = (app) => Math.min(...windowCounts.get(app))
+const versus = (ours, theirs) => (theirs === undefined ? '–' : `${(theirs / ours).toFixed(3)}×`)
 const windowed = WINDOWS > 1 ? `, the median of ${WINDOWS} such windows in a row` : ''
 console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up${windowed}, 8 keep-alive connections\n`)
+// With windows, the lowest ones too: a window where V8 ran a major collection
+// or compiled a batch stands out above the rest, and may be the median.
 console.log(table(
-  ['App', 'k instructions/req', 'vs the framework\'s own parser'],
-  APPS.map((app) => [app, Math.round(counts.get(app) / 1000), reference(app) ? `${(reference(app) / counts.get(app)).toFixed(3)}×` : '–']),
+  ['App', 'k instructions/req', 'vs the framework\'s own parser', ...(WINDOWS > 1 ? ['lowest window, k', 'lowest against lowest'] : [])],
+  APPS.map((app) => {
+    const row = [app, Math.round(counts.get(app) / 1000), versus(counts.get(app), reference(app))]
+    if (WINDOWS === 1) return row
+    const other = referenceApp(app)
+    return [...row, Math.round(lowest(app) / 1000), versus(lowest(app), other === undefined ? undefined : lowest(other))]
+  }),
 ))
 
 /** Rows of a by-function table: a function and its instructions per request, the largest `BY_FUNCTION` by `size`. */
@@ -124,8 +138,8 @@ if (BY_FUNCTION > 0) {
     const byName = functions.get(app)
     console.log(`\n${app}: the ${BY_FUNCTION} functions with the most instructions per request (self cost)\n`)
     console.log(table(['Function', 'instructions/req'], largest(byName, (n) => n).map(([name, n]) => [name, Math.round(n)])))
-    const base = APPS.find((other) => other !== app && counts.get(other) === reference(app))
-    if (base === undefined) continue
+    const base = referenceApp(app)
+    if (base === undefined || base === app) continue
     const against = functions.get(base)
     const names = new Set([...byName.keys(), ...against.keys()])
     const differences = [...names].map((name) => [name, (byName.get(name) ?? 0) - (against.get(name) ?? 0)])
