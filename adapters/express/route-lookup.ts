@@ -89,13 +89,21 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 
   const summaries = new WeakMap<RouterLike, MarkSummary>()
 
-  function routerKey(root: RouterLike, method: string, path: string): string {
+  /**
+   * The cache key for a lookup of `method` and `path` in `root`, when one
+   * like it was made lately (see `DecisionCache.seenBefore()`); undefined for
+   * a lookup that is new, which then neither builds a key nor looks in the
+   * cache: an app asked for a new `/items/:id` every request pays the walk
+   * alone.
+   */
+  function cacheKey(root: RouterLike, method: string, path: string): string | undefined {
+    if (limit === 0) return undefined
     let routerId = routerIds.get(root)
     if (routerId === undefined) {
       routerId = nextRouterId++
       routerIds.set(root, routerId)
     }
-    return `${routerId} ${method} ${path}`
+    return cache.seenBefore(fingerprint(routerId, method, path)) ? `${routerId} ${method} ${path}` : undefined
   }
 
   /** A cached decision that still holds; or undefined. */
@@ -107,16 +115,15 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
   }
 
   /**
-   * Walk the app for `method` and `path`. The decision is cached the second
-   * time its key misses (see `DecisionCache.admit()`): a path asked for once,
-   * a new `/items/:id` say, costs the walk alone.
+   * Walk the app for `method` and `path`, and cache the decision under `key`
+   * when there is one: a lookup seen lately that missed the cache.
    */
-  function walk(root: RouterLike, method: string, path: string, key: string): RouteDecision | undefined {
-    const dependencies = limit > 0 && cache.admit(key) ? new Dependencies() : undefined
+  function walk(root: RouterLike, method: string, path: string, key: string | undefined): RouteDecision | undefined {
+    const dependencies = key !== undefined ? new Dependencies() : undefined
     const parsers = { seen: false }
     const outcome = lookupIn(root, method, path, '', undefined, dependencies, parsers)
     const decision = outcome === UNCERTAIN ? (parsers.seen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
-    if (dependencies !== undefined) cache.add(key, { decision, dependencies })
+    if (dependencies !== undefined) cache.add(key!, { decision, dependencies })
     return decision
   }
 
@@ -131,8 +138,8 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
   const resolveRoute = function resolveRoute(req: Request): RouteDecision | undefined {
     const found = target(req)
     if (found === undefined) return undefined
-    const key = routerKey(found.root, req.method, found.path)
-    const hit = limit > 0 ? cached(key) : undefined
+    const key = cacheKey(found.root, req.method, found.path)
+    const hit = key !== undefined ? cached(key) : undefined
     const decision = hit !== undefined ? hit.decision : walk(found.root, req.method, found.path, key)
     return decision?.unseen === true ? undefined : decision
   } as RouteResolver
@@ -143,8 +150,8 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     // An app where no marker serves this method and no parser of its own runs: no key, no cache.
     const known = summaries.get(found.root)
     if (known !== undefined && !known.mustWalk && !known.mayApply(req.method) && known.dependencies.unchanged()) return undefined
-    const key = routerKey(found.root, req.method, found.path)
-    const hit = limit > 0 ? cached(key) : undefined
+    const key = cacheKey(found.root, req.method, found.path)
+    const hit = key !== undefined ? cached(key) : undefined
     if (hit !== undefined) return relevant(hit.decision)
     // A walk is exact whatever the summary says, so the summary is checked in
     // full (every layer of every stack) only where it would spare the walk.
@@ -339,29 +346,35 @@ interface CacheEntry {
 class DecisionCache {
   private newer = new Map<string, CacheEntry>()
   private older = new Map<string, CacheEntry>()
-  /** Keys that missed once lately: a decision is cached when its key misses again. */
-  private seen = new Set<string>()
+  /**
+   * The lookups made lately, by `fingerprint()`: one slot per fingerprint's
+   * low bits, holding the last fingerprint there plus one (0: empty).
+   */
+  private readonly recent: Int32Array
   private readonly half: number
   private readonly keepsOlder: boolean
-  private readonly seenLimit: number
 
   constructor(limit: number) {
     this.half = Math.max(1, Math.floor(limit / 2))
     this.keepsOlder = limit >= 2
-    this.seenLimit = Math.max(1, limit)
+    let slots = 64
+    while (slots < limit * 4) slots *= 2
+    this.recent = new Int32Array(slots)
   }
 
   /**
-   * Whether a decision for `key`, which just missed, is worth caching: only
-   * if it missed before, among the last `limit` keys that missed once. So
+   * Whether a lookup with this fingerprint was made lately (and so may be
+   * cached, or is worth caching when it misses), noting it either way. So
    * requests to paths that never come back (a new `/items/:id` every time)
-   * neither build entries nor push hot ones out, and a path that comes back
-   * is cached from its second request.
+   * neither look in the cache nor push hot decisions out, and a path that
+   * comes back is cached from its second request. A hot path whose slot
+   * another took in between is walked once more, never answered wrongly:
+   * the cache is looked up by the whole key.
    */
-  admit(key: string): boolean {
-    if (this.seen.has(key)) return true
-    if (this.seen.size >= this.seenLimit) this.seen = new Set()
-    this.seen.add(key)
+  seenBefore(fingerprint: number): boolean {
+    const slot = fingerprint & (this.recent.length - 1)
+    if (this.recent[slot] === fingerprint + 1) return true
+    this.recent[slot] = fingerprint + 1
     return false
   }
 
@@ -636,6 +649,22 @@ class StackIndex {
 }
 
 const NONE: readonly number[] = Object.freeze([])
+
+/**
+ * A 30-bit hash of a lookup (the router's id, the method and the path, as
+ * the cache key spells them) without making the key's string: FNV-1a, then
+ * a finalizer that mixes its high bits into the low ones, which pick the
+ * lookup's slot (FNV-1a alone carries a change in a character only upwards).
+ */
+export function fingerprint(routerId: number, method: string, path: string): number {
+  let hash = Math.imul(0x811c9dc5 ^ routerId, 0x01000193)
+  for (let i = 0; i < method.length; i++) hash = Math.imul(hash ^ method.charCodeAt(i), 0x01000193)
+  hash = Math.imul(hash ^ 0x20, 0x01000193)
+  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193)
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b)
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35)
+  return (hash ^ (hash >>> 16)) & 0x3fffffff
+}
 
 /**
  * A hash (FNV-1a, cut to a small integer) of the path segment that starts at

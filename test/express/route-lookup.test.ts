@@ -6,7 +6,7 @@ import type { Express, NextFunction, Request, RequestHandler, Response } from 'e
 import request from 'supertest'
 import { Pool } from 'undici'
 import { setMarker, type Marker } from '../../lib/markers.js'
-import { createRouteResolver, segmentHash, type RouteResolver } from '../../adapters/express/route-lookup.js'
+import { createRouteResolver, fingerprint, segmentHash, type RouteResolver } from '../../adapters/express/route-lookup.js'
 
 // Express 4 is installed under an npm alias; its API is the same for what these tests use.
 const express4: typeof express = require('express4')
@@ -563,6 +563,37 @@ describe.each([
         counts.push(resolver.cachedCount)
       }
       expect(counts).toEqual([0, 0, 0, 0, 0, 1, 1, 1])
+    })
+
+    it('tells apart two paths whose lookups hash alike, cached or not', async () => {
+      // The cache notes lookups by a hash; two paths to different routes with
+      // the same hash (found here) must still get each their own decision.
+      const byHash = new Map<number, string>()
+      for (let n = 0; n < 1 << 16; n++) byHash.set(fingerprint(0, 'POST', `/s/${n}`), `/s/${n}`)
+      let pair: [string, string] | undefined
+      for (let n = 0; pair === undefined; n++) {
+        const twin = byHash.get(fingerprint(0, 'POST', `/b/${n}`))
+        if (twin !== undefined) pair = [twin, `/b/${n}`]
+      }
+      const [streamed, plain] = pair
+      const resolver = createRouteResolver()
+      const app = x()
+      app.use((req: Request, res: Response, next: NextFunction) => {
+        const decision = resolver(req)
+        res.locals.predicted = decision === undefined ? null : { mode: decision.marker?.mode ?? null, path: decision.path }
+        next()
+      })
+      app.post('/s/:id', streamingRoute('s'))
+      app.post('/b/:id', respond('b'))
+      cacheServer = await listen(app)
+      const predictions: unknown[] = []
+      for (const path of [streamed, streamed, streamed, plain, plain, plain, streamed]) {
+        predictions.push((await request(cacheServer).post(path)).body.predicted)
+      }
+      const s = { mode: 'streaming', path: '/s/:id' }
+      const b = { mode: null, path: '/b/:id' }
+      expect(predictions).toEqual([s, s, s, b, b, b, s])
+      expect(resolver.cachedCount).toBe(2)
     })
 
     it('keeps at most 1000 decisions by default', async () => {
