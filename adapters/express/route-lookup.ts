@@ -357,8 +357,9 @@ class DecisionCache {
   constructor(limit: number) {
     this.half = Math.max(1, Math.floor(limit / 2))
     this.keepsOlder = limit >= 2
+    // Four slots per decision kept, from 64 to 2^20 (4 MiB).
     let slots = 64
-    while (slots < limit * 4) slots *= 2
+    while (slots < limit * 4 && slots < 1 << 20) slots *= 2
     this.recent = new Int32Array(slots)
   }
 

@@ -639,4 +639,9 @@ describe('createRouteResolver options', () => {
     expect(() => createRouteResolver({ cacheSize: 1.5 })).toThrow(TypeError)
     expect(() => createRouteResolver({ cacheSize: Infinity })).toThrow(TypeError)
   })
+
+  it('takes a very large cacheSize without reserving memory for it up front', () => {
+    const resolver = createRouteResolver({ cacheSize: Number.MAX_SAFE_INTEGER })
+    expect(resolver.cachedCount).toBe(0)
+  })
 })
