@@ -13,7 +13,8 @@ const LOSS_GOAL = 0.05
 const BODY = '{"n":1}'
 const JSON_HEADERS = { 'content-type': 'application/json' }
 
-function patterns(count) {
+/** Scenario 4's request patterns for an app of `count` routes (autocannon request templates). */
+export function patterns(count) {
   let n = 0
   let m = 0
   return [

@@ -7,7 +7,7 @@ import { interleave, median, ratio, table } from '../lib/stats.mjs'
 
 export const title = 'Buffered small JSON'
 
-const REQUESTS = [{ method: 'POST', path: '/json', headers: { 'content-type': 'application/json' }, body: SMALL_JSON }]
+export const REQUESTS = [{ method: 'POST', path: '/json', headers: { 'content-type': 'application/json' }, body: SMALL_JSON }]
 
 async function checkEcho(port) {
   const res = await fetch(`http://127.0.0.1:${port}/json`, {
