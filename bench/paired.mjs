@@ -13,11 +13,14 @@
 //
 // Apps are named as in bench/instructions.mjs: `express:jsonExpress`,
 // `koa:jsonShim`, ... (1 KB JSON POSTs, scenario 2), or
-// `routes:<count>:<pattern>:<json|shim>` (scenario 4). It prints the median
+// `routes:<count>:<pattern>:<json|shim>` (scenario 4); a name may end with
+// `@<dir>`, another build's CommonJS directory (as `BENCH_DIST` takes it), to
+// compare two builds of one app. It prints the median
 // of the pairs' ratios (B's CPU per request over A's: below 1 means B is
 // cheaper), a 95% bootstrap interval for that median, and how many pairs went
 // each way.
 import { existsSync } from 'node:fs'
+import { resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -55,8 +58,15 @@ const { median, table } = await import('./lib/stats.mjs')
 const { REQUESTS: SMALL_JSON_REQUESTS } = await import('./scenarios/small-json.mjs')
 const { patterns } = await import('./scenarios/route-lookup.mjs')
 
-/** The server to start and autocannon's request templates, for an app's name. */
+/** The server to start, the build it loads and autocannon's request templates, for an app's name. */
 function appFor(app) {
+  const at = app.indexOf('@')
+  const dist = at === -1 ? undefined : resolve(app.slice(at + 1)) + sep
+  if (dist !== undefined && !existsSync(`${dist}adapters/express/index.js`)) throw new Error(`${app}: no build in ${dist}`)
+  return { dist, ...serverFor(at === -1 ? app : app.slice(0, at)) }
+}
+
+function serverFor(app) {
   const [module, name, pattern, parser] = app.split(':')
   if (module !== 'routes') return { spec: `${module}:${name}`, options: {}, load: 'small JSON', requests: SMALL_JSON_REQUESTS }
   const count = Number(name)
@@ -93,11 +103,23 @@ if (pinned) pinServersTo('0')
 const [a, b] = positionals.map((name) => ({ name, ...appFor(name) }))
 if (a.load !== b.load) throw new Error(`the two apps must take the same load, not ${a.load} and ${b.load}`)
 
+/** Start an app's server, on another build of the package if its name says so (`BENCH_DIST`). */
+async function start(app) {
+  const before = process.env.BENCH_DIST
+  if (app.dist !== undefined) process.env.BENCH_DIST = app.dist
+  try {
+    return await startServer(app.spec, app.options)
+  } finally {
+    if (before === undefined) delete process.env.BENCH_DIST
+    else process.env.BENCH_DIST = before
+  }
+}
+
 const version = nodeVersion(binary)
 console.error(`${version}: ${a.name} against ${b.name}, ${PROCESSES} × ${PAIRS} pairs of ${SECONDS} s windows${pinned ? ', servers on CPU 0, load on CPU 1' : ', unpinned'}`)
 const pairs = []
 for (let p = 0; p < PROCESSES; p++) {
-  const servers = [await startServer(a.spec, a.options), await startServer(b.spec, b.options)]
+  const servers = [await start(a), await start(b)]
   try {
     // Warm-up, past V8's tiering: both, in turn, as long as a full run's.
     for (const server of servers) await requestRate({ server, seconds: 5, requests: a.requests })
