@@ -116,13 +116,15 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
 
   /**
    * Walk the app for `method` and `path`, and cache the decision under `key`
-   * when there is one: a lookup seen lately that missed the cache.
+   * when there is one: a lookup seen lately that missed the cache. With
+   * `relevantOnly` (never with a key), a decision the shim would not act on
+   * may come back as undefined.
    */
-  function walk(root: RouterLike, method: string, path: string, key: string | undefined): RouteDecision | undefined {
+  function walk(root: RouterLike, method: string, path: string, key: string | undefined, relevantOnly = false): RouteDecision | undefined {
     const dependencies = key !== undefined ? new Dependencies() : undefined
-    const parsers = { seen: false }
-    const outcome = lookupIn(root, method, path, '', undefined, dependencies, parsers)
-    const decision = outcome === UNCERTAIN ? (parsers.seen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
+    const state: WalkState = { parsersSeen: false, relevantOnly }
+    const outcome = lookupIn(root, method, path, '', undefined, dependencies, state, false)
+    const decision = outcome === UNCERTAIN ? (state.parsersSeen ? UNSEEN_PARSED : UNSEEN) : outcomeToDecision(outcome)
     if (dependencies !== undefined) cache.add(key!, { decision, dependencies })
     return decision
   }
@@ -170,7 +172,10 @@ export function createRouteResolver(options?: RouteResolverOptions): RouteResolv
     // No marked handler serves this method anywhere and the app parses no
     // body itself: no walk, and no cache entry to push a hot one out.
     if (!summary.mayApply(req.method) && !summary.mustWalk) return undefined
-    const decision = relevant(walk(found.root, req.method, found.path, key))
+    // A walk not cached asks only the shim's question; not for a path with a
+    // percent sign, where a route's match may fail (Express answers 400) and
+    // the decision says so (`unseen`).
+    const decision = relevant(walk(found.root, req.method, found.path, key, key === undefined && !found.path.includes('%')))
     if (decision?.marker !== undefined && summary === known && summary.mustWalk && !summary.routers.unchanged()) {
       summaries.set(found.root, summarize(found.root))
     }
@@ -457,17 +462,33 @@ class Dependencies {
 
 const NO_ROUTE = Symbol('no route')
 const UNCERTAIN = Symbol('uncertain')
-type Outcome = RouteDecision | typeof NO_ROUTE | typeof UNCERTAIN
+/** A walk asked only the shim's question stopped: whatever it would find, the shim does not act on it. */
+const IRRELEVANT = Symbol('irrelevant')
+type Outcome = RouteDecision | typeof NO_ROUTE | typeof UNCERTAIN | typeof IRRELEVANT
 
 function outcomeToDecision(outcome: Outcome): RouteDecision | undefined {
-  return outcome === NO_ROUTE || outcome === UNCERTAIN ? undefined : outcome
+  return outcome === NO_ROUTE || outcome === UNCERTAIN || outcome === IRRELEVANT ? undefined : outcome
+}
+
+/** What one walk carries from stack to stack. */
+interface WalkState {
+  /** A body parser of the app's own was passed on the way: the route's decision says the app parses. */
+  parsersSeen: boolean
+  /**
+   * Only the shim's question is asked (`markedRoute()`, a lookup not cached):
+   * the walk may stop once nothing left in its way can give a decision the
+   * shim acts on (see `relevant()`), without matching the route that ends it.
+   */
+  readonly relevantOnly: boolean
 }
 
 /**
  * Walk `router.stack` the way the router's `next()` does, for a request to
  * `path` (relative to this router) with nothing failing along the way.
  * `prefix` is the path pattern the router is mounted at, `inherited` the
- * nearest enclosing router's marker.
+ * nearest enclosing router's marker; `later` says whether a layer the walk
+ * may reach after this router's, in an enclosing stack, could matter to the
+ * shim (read only when `state.relevantOnly`).
  */
 function lookupIn(
   router: RouterLike,
@@ -476,7 +497,8 @@ function lookupIn(
   prefix: string,
   inherited: Marker | undefined,
   dependencies: Dependencies | undefined,
-  parsers: { seen: boolean },
+  state: WalkState,
+  later: boolean,
 ): Outcome {
   dependencies?.record(router)
   const stack = router.stack
@@ -500,6 +522,21 @@ function lookupIn(
       dependencies?.pin(stack, i)
       continue
     }
+    const route = layer.route
+    if (
+      state.relevantOnly &&
+      route !== undefined &&
+      route !== null &&
+      !later &&
+      inherited === undefined &&
+      !state.parsersSeen &&
+      !index.routeMatters(i, route, method) &&
+      !mattersAfter(index, stack, path, method, named, a, others, b)
+    ) {
+      // This route, matched or not, and every layer the walk may still reach
+      // give a decision the shim does not act on: no need to match it.
+      return IRRELEVANT
+    }
     let match: LayerMatch | undefined = index.mountMatch(i, path)
     if (match === undefined) {
       try {
@@ -510,7 +547,6 @@ function lookupIn(
       if (match === undefined) continue
     }
 
-    const route = layer.route
     if (route !== undefined && route !== null) {
       dependencies?.record(route)
       if (!handlesMethod(route, method)) continue
@@ -519,7 +555,7 @@ function lookupIn(
         for (let j = 0; j < route.stack.length; j++) dependencies.pin(route.stack, j)
       }
       const routePath = patternText(match.pattern) ?? patternText(route.path) ?? match.path
-      const appParses = parsers.seen || routeHasParser(route, method)
+      const appParses = state.parsersSeen || routeHasParser(route, method)
       return freezeDecision(routeMarker(route, method) ?? inherited, joinRoutePath(prefix, routePath), appParses)
     }
 
@@ -533,20 +569,69 @@ function lookupIn(
     if (isRouter(handle)) inner = handle
     else if (isApp(handle)) inner = rootRouter(handle as AppLike) // `router.use(path, app)`: reachable
     else if (isOpaqueMount(handle)) return UNCERTAIN // `app.use(path, app)`, vhost: a closure we cannot look into
-    else if (marker !== undefined) return freezeDecision(marker, (index.mountPath(i, prefix) ?? mountPathOf(prefix, layer, match)) || '/', parsers.seen)
+    else if (marker !== undefined) return freezeDecision(marker, (index.mountPath(i, prefix) ?? mountPathOf(prefix, layer, match)) || '/', state.parsersSeen)
     else {
       // Plain middleware, assumed to call next(); a body parser among them reads the body first.
-      if (isBodyParser(handle)) parsers.seen = true
+      if (isBodyParser(handle)) state.parsersSeen = true
       continue
     }
 
     if (inner === undefined) return UNCERTAIN
     const mountPath = index.mountPath(i, prefix) ?? mountPathOf(prefix, layer, match)
-    const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies, parsers)
+    const after =
+      state.relevantOnly && (later || inherited !== undefined || state.parsersSeen || mattersAfter(index, stack, path, method, named, a, others, b))
+    const outcome = lookupIn(inner, method, remainingPath(path, match.path), mountPath, marker ?? inherited, dependencies, state, after)
     if (outcome !== NO_ROUTE) return outcome
     // nothing inside: the router calls next() and the walk goes on here
   }
   return NO_ROUTE
+}
+
+/** Whether a route's handlers for `method` hold a marker or a body parser: a decision the shim acts on. */
+function routeMatters(route: RouteLike, method: string): boolean {
+  return routeMarker(route, method) !== undefined || routeHasParser(route, method)
+}
+
+/** The handlers' functions of a route layer whose handlers hold no marker and no body parser; else undefined. */
+function quietHandles(layer: LayerLike): unknown[] | undefined {
+  const route = layer.route
+  if (route === undefined || route === null) return undefined
+  const handles = route.stack.map((handler) => handler.handle)
+  return handles.every((handle) => getMarker(handle) === undefined && !isBodyParser(handle)) ? handles : undefined
+}
+
+/** How many candidates `mattersAfter()` looks at before it gives up and says yes. */
+const MATTERS_AFTER_LIMIT = 8
+
+/**
+ * Whether a layer among the walk's candidates left in this stack
+ * (`named[a..]`, `others[b..]`) could give a decision the shim acts on, or
+ * lead to one: a marked route or a route with a parser, a router, a sub-app,
+ * marked middleware, a body parser. Yes when there are too many to look at.
+ */
+function mattersAfter(
+  index: StackIndex,
+  stack: LayerLike[],
+  path: string,
+  method: string,
+  named: readonly number[],
+  a: number,
+  others: readonly number[],
+  b: number,
+): boolean {
+  if (named.length - a + others.length - b > MATTERS_AFTER_LIMIT) return true
+  for (let k = a; k < named.length; k++) if (mayMatter(index, stack, named[k], path, method)) return true
+  for (let k = b; k < others.length; k++) if (mayMatter(index, stack, others[k], path, method)) return true
+  return false
+}
+
+function mayMatter(index: StackIndex, stack: LayerLike[], i: number, path: string, method: string): boolean {
+  const layer = stack[i]
+  const literal = index.prefixes[i]
+  if (literal !== undefined && !startsWithIgnoringCase(path, literal)) return false
+  const route = layer.route
+  if (route !== undefined && route !== null) return index.routeMatters(i, route, method)
+  return index.kindOf(i, layer) === MATCH
 }
 
 /**
@@ -586,6 +671,12 @@ class StackIndex {
   private readonly bySegment = new Map<number, number[]>()
   /** The indexes of the layers whose first segment cannot be told, ascending: candidates for every path. */
   readonly others: number[] = []
+  /**
+   * Per route layer whose handlers hold no marker and no body parser, for any
+   * method, those handlers' functions: while the route still has exactly
+   * them, it gives no decision the shim acts on. Undefined for other layers.
+   */
+  private readonly quietHandles: (unknown[] | undefined)[]
 
   constructor(stack: LayerLike[]) {
     this.layers = stack.slice()
@@ -594,6 +685,7 @@ class StackIndex {
     this.kinds = this.layers.map(layerKind)
     this.mounts = this.layers.map((layer) => (typeof layer.rawPath === 'string' && layer.regexp === undefined ? joinMountPath('', layer.rawPath) : undefined))
     this.literals = this.layers.map(mountLiteral)
+    this.quietHandles = this.layers.map(quietHandles)
     for (let i = 0; i < this.layers.length; i++) {
       const segment = firstSegment(this.layers[i], this.prefixes[i])
       if (segment === undefined) {
@@ -613,6 +705,22 @@ class StackIndex {
     if (stack.length !== layers.length || this.markings !== markerCount()) return false
     for (let i = 0; i < layers.length; i++) if (stack[i] !== layers[i]) return false
     return true
+  }
+
+  /**
+   * Whether the route of the layer at `index` holds a marker or a body parser
+   * for `method`; answered from the index while the route keeps the handlers
+   * it had (a marker set since remakes the index).
+   */
+  routeMatters(index: number, route: RouteLike, method: string): boolean {
+    const quiet = this.quietHandles[index]
+    if (quiet !== undefined) {
+      const handlers = route.stack
+      let same = handlers.length === quiet.length
+      for (let j = 0; same && j < quiet.length; j++) same = handlers[j].handle === quiet[j]
+      if (same) return false
+    }
+    return routeMatters(route, method)
   }
 
   /** What the walk does with the layer at `index`: `PASSES`, `ERROR_HANDLER`, or `MATCH` (match it and look closer). */

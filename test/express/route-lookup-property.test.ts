@@ -8,6 +8,11 @@
 // added at the end, a character percent-encoded. A segment may also be text
 // with a param glued to it (`/g1:p0`), so that routes whose first segment
 // the lookup's index cannot tell sit beside routes it can.
+//
+// The second property asks the shim's own question (`markedRoute()`) of apps
+// where only some routes are marked and body parsers of the app's own sit
+// between routes and routers: the answer must be the marked route Express
+// runs, or that the app parses the body itself, or nothing.
 import express from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import fc from 'fast-check'
@@ -61,6 +66,27 @@ const appArb: fc.Arbitrary<AppSpec> = fc.record({
   routes: fc.array(routeArb, { maxLength: 3 }),
   routers: fc.array(routerArb, { minLength: 1, maxLength: 4 }),
 })
+
+/** An item of the second property's apps, mounted in order: a route, a router of routes, or a body parser at a path. */
+type Item =
+  | { kind: 'route'; route: RouteSpec; marked: boolean }
+  | { kind: 'router'; mount: string; caseSensitive: boolean; routes: { route: RouteSpec; marked: boolean }[] }
+  | { kind: 'parser'; mount: string }
+
+const markedRouteArb = fc.record({ route: routeArb, marked: fc.boolean() })
+const itemArb: fc.Arbitrary<Item> = fc.oneof(
+  { weight: 3, arbitrary: markedRouteArb.map((r) => ({ kind: 'route' as const, ...r })) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('router' as const),
+      mount: fc.constantFrom(...LITERALS),
+      caseSensitive: fc.boolean(),
+      routes: fc.array(markedRouteArb, { minLength: 1, maxLength: 4 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('parser' as const), mount: fc.constantFrom('', ...LITERALS) }) },
+)
 
 type Bend = 'none' | 'flip-case' | 'lengthen' | 'double-slash' | 'trailing-slash' | 'percent'
 const bendArb = fc.constantFrom<Bend>('none', 'none', 'flip-case', 'lengthen', 'double-slash', 'trailing-slash', 'percent')
@@ -147,6 +173,83 @@ describe.each([
               await res.body.dump()
               const ran = (res.headers['x-ran'] as string | undefined) ?? '-'
               expect({ method, path, predicted: res.headers['x-predicted'], marked: res.headers['x-marked'] }).toEqual({ method, path, predicted: ran, marked: ran })
+            }
+          } finally {
+            await pool.close()
+            await running.close()
+          }
+        },
+      ),
+      { numRuns: RUNS, endOnFailure: true },
+    )
+  })
+
+  /**
+   * The second property's app. Marked routes answer with their id, unmarked
+   * ones with `plain`; a parser is a middleware named as body-parser's JSON
+   * parser (the lookup knows parsers by name) that only notes it ran. The
+   * first middleware asks `markedRoute()` of a resolver of its own.
+   */
+  function buildMixed(items: Item[]) {
+    const ids = new Map<Marker, string>()
+    const route = (target: { [m: string]: unknown }, r: RouteSpec, marked: boolean, id: string) => {
+      let handler: RequestHandler = function ran(req: Request, res: Response) {
+        res.setHeader('x-ran', marked ? id : 'plain')
+        res.end()
+      }
+      if (marked) {
+        const marker: Marker = { mode: 'streaming', options: {} }
+        ids.set(marker, id)
+        handler = setMarker(handler, marker)
+      }
+      ;(target[r.method] as (path: string, h: RequestHandler) => void).call(target, routePath(r), handler)
+    }
+    const app = x()
+    const resolve = createRouteResolver()
+    app.use(function predict(req: Request, res: Response, next: NextFunction) {
+      const marked = resolve.markedRoute(req)
+      const said = marked === undefined ? '-' : marked.marker !== undefined ? (ids.get(marked.marker) ?? '?') : marked.appParses ? 'parses' : '?'
+      res.setHeader('x-marked', said)
+      next()
+    })
+    items.forEach((item, i) => {
+      if (item.kind === 'route') route(app as never, item.route, item.marked, `app.${i}`)
+      else if (item.kind === 'parser') {
+        app.use('/' + item.mount, function jsonParser(req: Request, res: Response, next: NextFunction) {
+          res.setHeader('x-parser', 'ran')
+          next()
+        })
+      } else {
+        const router = x.Router({ caseSensitive: item.caseSensitive })
+        item.routes.forEach((r, j) => route(router as never, r.route, r.marked, `r${i}.${j}`))
+        app.use('/' + item.mount, router)
+      }
+    })
+    return app
+  }
+
+  it('tells the shim of the marked route Express runs or of the app parsing the body, with unmarked routes and parsers in the way', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(itemArb, { minLength: 1, maxLength: 6 }).filter((items) => items.some((item) => item.kind !== 'parser')),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom('POST', 'PUT', 'PATCH'), bendArb, fc.nat()), { minLength: 4, maxLength: 12 }),
+        async (items, asks) => {
+          const targets = items.flatMap((item) =>
+            item.kind === 'route' ? [{ mount: '', route: item.route }] : item.kind === 'router' ? item.routes.map((r) => ({ mount: item.mount, route: r.route })) : [],
+          )
+          const running = await listen(buildMixed(items))
+          const pool = new Pool(running.url, { connections: 4 })
+          try {
+            for (const [pick, method, bend, at] of asks) {
+              const { mount, route } = targets[pick % targets.length]
+              const path = requestPath(mount, route, bend, at)
+              const res = await pool.request({ method, path })
+              await res.body.dump()
+              const ran = (res.headers['x-ran'] as string | undefined) ?? '-'
+              // What the shim must hear: the marked route that ran; else, when
+              // a route ran after the app's parser, that the app parses.
+              const expected = ran === 'plain' ? (res.headers['x-parser'] === 'ran' ? 'parses' : '-') : ran
+              expect({ method, path, marked: res.headers['x-marked'] }).toEqual({ method, path, marked: expected })
             }
           } finally {
             await pool.close()
