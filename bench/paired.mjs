@@ -9,7 +9,7 @@
 // (`--processes` times), as one process's code and heap layout would
 // otherwise decide the whole verdict.
 //
-//   node bench/paired.mjs [--node=24] [--pairs=15] [--seconds=2] [--processes=2] A B
+//   node bench/paired.mjs [--node=24] [--pairs=15] [--seconds=2] [--processes=2] [--connections=50] A B
 //
 // Apps are named as in bench/instructions.mjs: `express:jsonExpress`,
 // `koa:jsonShim`, ... (1 KB JSON POSTs, scenario 2), or
@@ -36,6 +36,7 @@ const { values, positionals } = parseArgs({
     pairs: { type: 'string', default: '15' },
     seconds: { type: 'string', default: '2' },
     processes: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
   },
 })
 const whole = (name, min) => {
@@ -45,6 +46,7 @@ const whole = (name, min) => {
 }
 const PAIRS = whole('pairs', 1)
 const PROCESSES = whole('processes', 1)
+const CONNECTIONS = whole('connections', 1)
 const SECONDS = Number(values.seconds)
 if (!(SECONDS > 0)) throw new TypeError(`--seconds must be a positive number, got ${values.seconds}`)
 if (positionals.length !== 2) throw new TypeError('name two apps: A (the reference) and B')
@@ -122,13 +124,13 @@ for (let p = 0; p < PROCESSES; p++) {
   const servers = [await start(a), await start(b)]
   try {
     // Warm-up, past V8's tiering: both, in turn, as long as a full run's.
-    for (const server of servers) await requestRate({ server, seconds: 5, requests: a.requests })
+    for (const server of servers) await requestRate({ server, seconds: 5, connections: CONNECTIONS, requests: a.requests })
     for (let i = 0; i < PAIRS; i++) {
       const order = i % 2 === 0 ? [0, 1] : [1, 0]
       const cpu = []
       const rate = []
       for (const s of order) {
-        const measured = await requestRate({ server: servers[s], seconds: SECONDS, requests: a.requests })
+        const measured = await requestRate({ server: servers[s], seconds: SECONDS, connections: CONNECTIONS, requests: a.requests })
         cpu[s] = measured.cpuPerRequest
         rate[s] = measured.rate
       }
@@ -145,7 +147,7 @@ const [low, high] = bootstrapInterval(ratios)
 const cheaper = ratios.filter((r) => r < 1).length
 const dearer = ratios.filter((r) => r > 1).length
 const byProcess = Array.from({ length: PROCESSES }, (_, p) => median(pairs.filter((x) => x.process === p).map(({ cpu }) => cpu[1] / cpu[0])))
-console.log(`\nNode ${version}, ${a.load}: ${PROCESSES} × ${PAIRS} pairs of ${SECONDS} s load windows (autocannon, 50 connections), alternating; server CPU per request, B over A\n`)
+console.log(`\nNode ${version}, ${a.load}: ${PROCESSES} × ${PAIRS} pairs of ${SECONDS} s load windows (autocannon, ${CONNECTIONS} connections), alternating; server CPU per request, B over A\n`)
 console.log(table(
   ['A', 'B', 'A µs CPU/req (median)', 'B µs CPU/req (median)', 'B/A, median of pairs', '95% interval', 'pairs B cheaper / dearer', 'median per process', 'B/A req/s, median'],
   [[
