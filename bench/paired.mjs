@@ -15,10 +15,10 @@
 // `koa:jsonShim`, ... (1 KB JSON POSTs, scenario 2), or
 // `routes:<count>:<pattern>:<json|shim>` (scenario 4); a name may end with
 // `@<dir>`, another build's CommonJS directory (as `BENCH_DIST` takes it), to
-// compare two builds of one app. It prints the median
-// of the pairs' ratios (B's CPU per request over A's: below 1 means B is
-// cheaper), a 95% bootstrap interval for that median, and how many pairs went
-// each way.
+// compare two builds of one app. It prints the median of the pairs' ratios
+// (B's CPU per request over A's: below 1 means B is cheaper), a 95% bootstrap
+// interval for that median, and how many pairs went each way. Needs
+// `npm run build`.
 import { existsSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
