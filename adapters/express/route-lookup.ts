@@ -625,6 +625,7 @@ function mattersAfter(
   return false
 }
 
+/** Whether the layer at `i` can match `path` and, if it does, give or lead to a decision the shim acts on. */
 function mayMatter(index: StackIndex, stack: LayerLike[], i: number, path: string, method: string): boolean {
   const layer = stack[i]
   const literal = index.prefixes[i]

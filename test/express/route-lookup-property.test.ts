@@ -119,6 +119,32 @@ function requestPath(mount: string, route: RouteSpec, bend: Bend, at: number): s
   return '/' + parts.join('/') + (bend === 'trailing-slash' ? '/' : '')
 }
 
+type Ask = [pick: number, method: string, bend: Bend, at: number]
+const asksArb: fc.Arbitrary<Ask[]> = fc.array(fc.tuple(fc.nat(), fc.constantFrom('POST', 'PUT', 'PATCH'), bendArb, fc.nat()), { minLength: 4, maxLength: 12 })
+
+/** Serve `app`, send each ask to a path of the route it picks (bent), and hand every answer's headers to `check`. */
+async function askAll(
+  app: Parameters<typeof listen>[0],
+  targets: { mount: string; route: RouteSpec }[],
+  asks: Ask[],
+  check: (method: string, path: string, headers: Record<string, unknown>) => void,
+): Promise<void> {
+  const running = await listen(app)
+  const pool = new Pool(running.url, { connections: 4 })
+  try {
+    for (const [pick, method, bend, at] of asks) {
+      const { mount, route } = targets[pick % targets.length]
+      const path = requestPath(mount, route, bend, at)
+      const res = await pool.request({ method, path })
+      await res.body.dump()
+      check(method, path, res.headers)
+    }
+  } finally {
+    await pool.close()
+    await running.close()
+  }
+}
+
 describe.each([
   { name: 'Express 4', x: express4 },
   { name: 'Express 5', x: express },
@@ -157,27 +183,16 @@ describe.each([
     await fc.assert(
       fc.asyncProperty(
         appArb,
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom('POST', 'PUT', 'PATCH'), bendArb, fc.nat()), { minLength: 4, maxLength: 12 }),
+        asksArb,
         async (spec, asks) => {
           const targets = [
             ...spec.routes.map((r) => ({ mount: '', route: r })),
             ...spec.routers.flatMap((rs) => rs.routes.map((r) => ({ mount: rs.mount, route: r }))),
           ]
-          const running = await listen(build(spec))
-          const pool = new Pool(running.url, { connections: 4 })
-          try {
-            for (const [pick, method, bend, at] of asks) {
-              const { mount, route } = targets[pick % targets.length]
-              const path = requestPath(mount, route, bend, at)
-              const res = await pool.request({ method, path })
-              await res.body.dump()
-              const ran = (res.headers['x-ran'] as string | undefined) ?? '-'
-              expect({ method, path, predicted: res.headers['x-predicted'], marked: res.headers['x-marked'] }).toEqual({ method, path, predicted: ran, marked: ran })
-            }
-          } finally {
-            await pool.close()
-            await running.close()
-          }
+          await askAll(build(spec), targets, asks, (method, path, headers) => {
+            const ran = (headers['x-ran'] as string | undefined) ?? '-'
+            expect({ method, path, predicted: headers['x-predicted'], marked: headers['x-marked'] }).toEqual({ method, path, predicted: ran, marked: ran })
+          })
         },
       ),
       { numRuns: RUNS, endOnFailure: true },
@@ -232,29 +247,18 @@ describe.each([
     await fc.assert(
       fc.asyncProperty(
         fc.array(itemArb, { minLength: 1, maxLength: 6 }).filter((items) => items.some((item) => item.kind !== 'parser')),
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom('POST', 'PUT', 'PATCH'), bendArb, fc.nat()), { minLength: 4, maxLength: 12 }),
+        asksArb,
         async (items, asks) => {
           const targets = items.flatMap((item) =>
             item.kind === 'route' ? [{ mount: '', route: item.route }] : item.kind === 'router' ? item.routes.map((r) => ({ mount: item.mount, route: r.route })) : [],
           )
-          const running = await listen(buildMixed(items))
-          const pool = new Pool(running.url, { connections: 4 })
-          try {
-            for (const [pick, method, bend, at] of asks) {
-              const { mount, route } = targets[pick % targets.length]
-              const path = requestPath(mount, route, bend, at)
-              const res = await pool.request({ method, path })
-              await res.body.dump()
-              const ran = (res.headers['x-ran'] as string | undefined) ?? '-'
-              // What the shim must hear: the marked route that ran; else, when
-              // a route ran after the app's parser, that the app parses.
-              const expected = ran === 'plain' ? (res.headers['x-parser'] === 'ran' ? 'parses' : '-') : ran
-              expect({ method, path, marked: res.headers['x-marked'] }).toEqual({ method, path, marked: expected })
-            }
-          } finally {
-            await pool.close()
-            await running.close()
-          }
+          await askAll(buildMixed(items), targets, asks, (method, path, headers) => {
+            const ran = (headers['x-ran'] as string | undefined) ?? '-'
+            // What the shim must hear: the marked route that ran; else, when
+            // a route ran after the app's parser, that the app parses.
+            const expected = ran === 'plain' ? (headers['x-parser'] === 'ran' ? 'parses' : '-') : ran
+            expect({ method, path, marked: headers['x-marked'] }).toEqual({ method, path, marked: expected })
+          })
         },
       ),
       { numRuns: RUNS, endOnFailure: true },
