@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // Garbage collections per fixed number of requests, by kind, for any of
-// scenario 2's apps: the server runs with --trace-gc, is warmed up, and the
-// collections it reports while it serves the measured requests (1 KB JSON
-// POSTs, 8 keep-alive connections) are counted. Unlike CPU time, the count
-// does not depend on how busy the machine is. Needs `npm run build`.
+// scenario 2's apps: the server runs with --trace-gc-nvp, is warmed up, and
+// the collections it reports while it serves the measured requests (1 KB JSON
+// POSTs, 8 keep-alive connections unless told) are counted, with their pauses
+// and, for the young generation's collections (scavenges), the bytes that
+// survived each. Unlike CPU time, the counts and the bytes do not depend on
+// how busy the machine is. Objects that outlive their request show as bytes
+// surviving (a request served holds next to nothing once it is answered), and
+// they make V8 grow the young generation. Needs `npm run build`.
 //
-//   node bench/gc-count.mjs [--node=/path/to/node] [--requests=60000] [--warmup=10000] express:jsonExpress express:jsonShim
+//   node bench/gc-count.mjs [--node=/path/to/node] [--requests=60000] [--warmup=10000] [--connections=8] express:jsonExpress express:jsonShim
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
-import { APP_SERVER, closeClient, send, sendMany } from './lib/app-client.mjs'
+import { APP_SERVER, closeClient, send, sendMany, useConnections } from './lib/app-client.mjs'
 import { table } from './lib/stats.mjs'
 
 const { values, positionals } = parseArgs({
@@ -19,16 +23,21 @@ const { values, positionals } = parseArgs({
     node: { type: 'string', default: process.execPath },
     requests: { type: 'string', default: '60000' },
     warmup: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '8' },
   },
 })
+useConnections(Number(values.connections))
 const REQUESTS = Number(values.requests)
 const WARMUP = Number(values.warmup)
 const APPS = positionals.length > 0 ? positionals : ['express:jsonExpress', 'express:jsonShim', 'koa:jsonBodyparser', 'koa:jsonShim']
 
-/** Collections by kind ("Scavenge", "Mark-Compact", ...) while the server answers REQUESTS requests. */
+/** V8's names for the kinds of collection in a --trace-gc-nvp line ("gc":"s"). */
+const KINDS = { s: 'Scavenge', mc: 'Mark-Compact', ms: 'Minor Mark-Sweep' }
+
+/** What the server's collections did while it answered REQUESTS requests. */
 async function collections(app) {
   const [module, name] = app.split(':')
-  const child = spawn(values.node, ['--trace-gc', '--input-type=module', '-e', APP_SERVER, module, name, '{}'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(values.node, ['--trace-gc-nvp', '--input-type=module', '-e', APP_SERVER, module, name, '{}'], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk) => (output += chunk))
@@ -39,10 +48,19 @@ async function collections(app) {
     await sendMany(WARMUP, post)
     const start = output.length
     await sendMany(REQUESTS, post)
-    const counts = {}
-    // A --trace-gc line: "[pid:0x…]   1234 ms: Scavenge 5.1 (6.2) -> 4.3 (7.2) MB, …".
-    for (const [, kind] of output.slice(start).matchAll(/ ms: ([A-Za-z][A-Za-z -]*?) \d/g)) counts[kind] = (counts[kind] ?? 0) + 1
-    return counts
+    const result = { counts: {}, pause: 0, survived: 0, scavenges: 0 }
+    // A --trace-gc-nvp line: "[pid:0x…]   1234 ms: GC: {"pause":0.8,…,"gc":"s",…,"new_space_survived":4096,…}".
+    for (const [, json] of output.slice(start).matchAll(/ GC: (\{.*\})$/gm)) {
+      const gc = JSON.parse(json)
+      const kind = KINDS[gc.gc] ?? gc.gc
+      result.counts[kind] = (result.counts[kind] ?? 0) + 1
+      result.pause += gc.pause
+      if (gc.gc === 's') {
+        result.scavenges++
+        result.survived += gc.new_space_survived
+      }
+    }
+    return result
   } finally {
     child.kill('SIGTERM')
     await once(child, 'exit')
@@ -52,6 +70,14 @@ async function collections(app) {
 const results = new Map()
 for (const app of APPS) results.set(app, await collections(app))
 closeClient()
-const kinds = [...new Set([...results.values()].flatMap((counts) => Object.keys(counts)))].sort()
-console.log(`${values.node}: collections during ${REQUESTS} requests (1 KB JSON POSTs) after ${WARMUP} of warm-up, 8 keep-alive connections\n`)
-console.log(table(['App', ...kinds], APPS.map((app) => [app, ...kinds.map((kind) => results.get(app)[kind] ?? 0)])))
+const kinds = [...new Set([...results.values()].flatMap((result) => Object.keys(result.counts)))].sort()
+console.log(`${values.node}: collections during ${REQUESTS} requests (1 KB JSON POSTs) after ${WARMUP} of warm-up, ${values.connections} keep-alive connections\n`)
+console.log(
+  table(
+    ['App', ...kinds, 'Pauses, ms in all', 'KB surviving a scavenge (mean)'],
+    APPS.map((app) => {
+      const { counts, pause, survived, scavenges } = results.get(app)
+      return [app, ...kinds.map((kind) => counts[kind] ?? 0), pause.toFixed(0), scavenges === 0 ? '–' : (survived / scavenges / 1000).toFixed(1)]
+    }),
+  ),
+)

@@ -3,7 +3,7 @@
 // valgrind's callgrind: a measure a busy machine does not distort, unlike
 // req/s and CPU time. Each server runs under callgrind; it is warmed up, its
 // counters are zeroed, it serves a fixed number of 1 KB JSON POSTs from a
-// client in this process (8 keep-alive connections), and the counters are
+// client in this process (8 keep-alive connections, or `--connections`), and the counters are
 // dumped. Needs valgrind and `npm run build`; about a minute per app.
 //
 //   node bench/instructions.mjs [--node=/path/to/node] [--requests=2000] [--node-flags='--single-threaded'] \
@@ -30,7 +30,7 @@
 import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { SMALL_JSON } from './apps/common.mjs'
-import { APP_SERVER, closeClient, send, sendMany } from './lib/app-client.mjs'
+import { APP_SERVER, closeClient, send, sendMany, useConnections } from './lib/app-client.mjs'
 import { distinctPath, distinctPutPath, putPaths, samplePaths } from './apps/routes.mjs'
 import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
@@ -46,8 +46,10 @@ const { values, positionals } = parseArgs({
     'node-flags': { type: 'string', default: '--single-threaded' },
     'by-function': { type: 'string', default: '0' },
     windows: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '8' },
   },
 })
+useConnections(Number(values.connections))
 const WINDOWS = Number(values.windows)
 if (!Number.isSafeInteger(WINDOWS) || WINDOWS < 1) throw new TypeError(`--windows must be a whole number of at least 1, got ${values.windows}`)
 const BY_FUNCTION = Number(values['by-function'])
@@ -115,7 +117,7 @@ function reference(app) {
 const lowest = (app) => Math.min(...windowCounts.get(app))
 const versus = (ours, theirs) => (theirs === undefined ? '–' : `${(theirs / ours).toFixed(3)}×`)
 const windowed = WINDOWS > 1 ? `, the median of ${WINDOWS} such windows in a row` : ''
-console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up${windowed}, 8 keep-alive connections\n`)
+console.log(`Node ${version}, ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up${windowed}, ${values.connections} keep-alive connections\n`)
 // With windows, the lowest ones too: a window where V8 ran a major collection
 // or compiled a batch stands out above the rest, and may be the median.
 console.log(table(

@@ -1,6 +1,7 @@
 // A benchmark app served in a child process, and the client that sends it a
-// fixed number of requests over 8 keep-alive connections: shared by the
-// counts that need no load generator (instructions.mjs, gc-count.mjs).
+// fixed number of requests over keep-alive connections (8 unless told):
+// shared by the counts that need no load generator (instructions.mjs,
+// gc-count.mjs).
 import http from 'node:http'
 
 /**
@@ -16,7 +17,15 @@ export const APP_SERVER = `
   process.on('SIGTERM', () => process.exit(0))
 `
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
+let connections = 8
+let agent = new http.Agent({ keepAlive: true, maxSockets: connections })
+
+/** Send over `count` connections from now on (requests in flight at once). */
+export function useConnections(count) {
+  agent.destroy()
+  connections = count
+  agent = new http.Agent({ keepAlive: true, maxSockets: count })
+}
 
 /** One request; a JSON body when `body` is given. Rejects on any status but 200. */
 export function send(port, method, path, body) {
@@ -32,10 +41,10 @@ export function send(port, method, path, body) {
   })
 }
 
-/** `count` requests made by `request()`, 8 at a time. */
+/** `count` requests made by `request()`, one per connection at a time. */
 export async function sendMany(count, request) {
   let left = count
-  await Promise.all(Array.from({ length: 8 }, async () => {
+  await Promise.all(Array.from({ length: connections }, async () => {
     while (left-- > 0) await request()
   }))
 }
