@@ -84,6 +84,8 @@ export class WireReader {
   /** Reading with 'readable' and read() rather than 'data'. */
   #pulling = false
   #timer: NodeJS.Timeout | undefined
+  /** Where the reader waits in `toArm` (see `armSoon`), or -1. */
+  #armSlot = -1
   /** Listeners are on the request. */
   #attached = false
   /** Made when needed: the 'readable' listener of a pulling read, and the decoder's listeners. */
@@ -152,7 +154,7 @@ export class WireReader {
     this.#attached = true
     req.on('close', this.#onClose)
     req.on('error', this.#onError)
-    armSoon(this)
+    this.#armSlot = armSoon(this)
     // A reader that will put the bytes back must see the last one before Node
     // emits 'end'. With a known length and no decoder, 'data' tells (the last
     // declared byte); otherwise read() is asked while the stream says there is more.
@@ -195,6 +197,14 @@ export class WireReader {
     // The last-byte pause left the stream explicitly paused, and a later
     // on('data') would not start it: put it back to "not flowing yet".
     if (req.readableFlowing === false) (req as { readableFlowing: boolean | null }).readableFlowing = null
+    // Node's server drains a request nobody read when its response finishes,
+    // and only then lets go of it: until the request's 'end', the
+    // connection's parser holds it (and its response and body) for as long
+    // as the connection stays open. Reading set the flag that says someone
+    // reads; a request whose whole body arrived before anyone read it does
+    // not have it set, so clear it, and a replay nobody reads is drained too.
+    const consuming = req as { _consuming?: boolean }
+    if (consuming._consuming === true) consuming._consuming = false
   }
 
   #pullNow(): void {
@@ -272,6 +282,7 @@ export class WireReader {
 
   /** Arm the idle timer if the body is still being read (see `armSoon`). */
   armIfReading(): void {
+    this.#armSlot = -1
     if (this.#state === 'reading' && this.#timer === undefined) this.#armTimer()
   }
 
@@ -329,6 +340,10 @@ export class WireReader {
   /** Remove every listener and timer; on a failure, destroy the decoder and stop the flow. */
   #teardown(failed: boolean): void {
     this.#clearTimer()
+    if (this.#armSlot !== -1) {
+      unarm(this, this.#armSlot)
+      this.#armSlot = -1
+    }
     this.#detachRequest()
     const decoder = this.#decoder
     if (decoder !== null) {
@@ -352,16 +367,28 @@ function noop(): void {}
  * loop rather than when they start: a small body usually arrives in the same
  * turn as its headers and is read whole before then, and it never needs a
  * timer. One `setImmediate` serves every reader started in the turn.
+ *
+ * A reader that finishes first leaves its slot: otherwise every request
+ * served in the turn (its reader, request, response and body) would be kept
+ * until the turn ends, and with many connections a turn serves dozens. Kept
+ * alive that long, they outlive the young generation's collections, which
+ * then copy them and grow.
  */
-let toArm: WireReader[] = []
+let toArm: (WireReader | undefined)[] = []
 
-function armSoon(reader: WireReader): void {
+/** Wait for the end of the turn; returns the reader's slot. */
+function armSoon(reader: WireReader): number {
   if (toArm.length === 0) setImmediate(armPending)
-  toArm.push(reader)
+  return toArm.push(reader) - 1
+}
+
+function unarm(reader: WireReader, slot: number): void {
+  // The slot may belong to a later turn's list by now: then it is someone else's.
+  if (toArm[slot] === reader) toArm[slot] = undefined
 }
 
 function armPending(): void {
   const readers = toArm
   toArm = []
-  for (const reader of readers) reader.armIfReading()
+  for (const reader of readers) reader?.armIfReading()
 }
