@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Garbage collections per fixed number of requests, by kind, for any of
-// scenario 2's apps: the server runs with --trace-gc-nvp, is warmed up, and
+// the apps instructions.mjs counts (scenario 2's, and scenario 4's as
+// `routes:<count>:<pattern>:<json|shim>`): the server runs with --trace-gc-nvp, is warmed up, and
 // the collections it reports while it serves the measured requests (1 KB JSON
-// POSTs, 8 keep-alive connections unless told) are counted, with their pauses
+// POSTs or as named, 8 keep-alive connections unless told) are counted, with their pauses
 // and, for the young generation's collections (scavenges), the bytes that
 // survived each. Unlike CPU time, the counts and the bytes do not depend on
 // how busy the machine is. Objects that outlive their request show as bytes
@@ -13,8 +14,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { SMALL_JSON } from './apps/common.mjs'
-import { APP_SERVER, closeClient, send, sendMany, useConnections } from './lib/app-client.mjs'
+import { APP_SERVER, appFor, closeClient, sendMany, useConnections } from './lib/app-client.mjs'
 import { table } from './lib/stats.mjs'
 
 const { values, positionals } = parseArgs({
@@ -36,18 +36,17 @@ const KINDS = { s: 'Scavenge', mc: 'Mark-Compact', ms: 'Minor Mark-Sweep' }
 
 /** What the server's collections did while it answered REQUESTS requests. */
 async function collections(app) {
-  const [module, name] = app.split(':')
-  const child = spawn(values.node, ['--trace-gc-nvp', '--input-type=module', '-e', APP_SERVER, module, name, '{}'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const { args, request } = appFor(app)
+  const child = spawn(values.node, ['--trace-gc-nvp', '--input-type=module', '-e', APP_SERVER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk) => (output += chunk))
   try {
     while (!/port (\d+)/.test(output)) await once(child.stdout, 'data')
     const port = Number(/port (\d+)/.exec(output)[1])
-    const post = () => send(port, 'POST', '/json', SMALL_JSON)
-    await sendMany(WARMUP, post)
+    await sendMany(WARMUP, () => request(port))
     const start = output.length
-    await sendMany(REQUESTS, post)
+    await sendMany(REQUESTS, () => request(port))
     const result = { counts: {}, pause: 0, survived: 0, scavenges: 0 }
     // A --trace-gc-nvp line: "[pid:0x…]   1234 ms: GC: {"pause":0.8,…,"gc":"s",…,"new_space_survived":4096,…}".
     for (const [, json] of output.slice(start).matchAll(/ GC: (\{.*\})$/gm)) {
@@ -71,7 +70,7 @@ const results = new Map()
 for (const app of APPS) results.set(app, await collections(app))
 closeClient()
 const kinds = [...new Set([...results.values()].flatMap((result) => Object.keys(result.counts)))].sort()
-console.log(`${values.node}: collections during ${REQUESTS} requests (1 KB JSON POSTs) after ${WARMUP} of warm-up, ${values.connections} keep-alive connections\n`)
+console.log(`${values.node}: collections during ${REQUESTS} requests (1 KB JSON POSTs, or as named) after ${WARMUP} of warm-up, ${values.connections} keep-alive connections\n`)
 console.log(
   table(
     ['App', ...kinds, 'Pauses, ms in all', 'KB surviving a scavenge (mean)'],

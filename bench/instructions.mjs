@@ -29,9 +29,7 @@
 //   node bench/instructions.mjs --by-function=25 express:jsonExpress express:jsonShim
 import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { SMALL_JSON } from './apps/common.mjs'
-import { APP_SERVER, closeClient, send, sendMany, useConnections } from './lib/app-client.mjs'
-import { distinctPath, distinctPutPath, putPaths, samplePaths } from './apps/routes.mjs'
+import { APP_SERVER, appFor, closeClient, sendMany, useConnections } from './lib/app-client.mjs'
 import { instructionsPerRequest } from './lib/callgrind.mjs'
 import { table } from './lib/stats.mjs'
 
@@ -58,24 +56,6 @@ const WARMUP = Number(values.warmup)
 const APPS = positionals.length > 0
   ? positionals
   : ['express:jsonNone', 'express:jsonExpress', 'express:jsonShim', 'express:jsonOurs', 'koa:jsonBodyparser', 'koa:jsonShim']
-
-/** The server to start (`[module, factory, options]`) and the request to send, for an app's name. */
-function appFor(app) {
-  const [module, name, pattern, parser] = app.split(':')
-  if (module !== 'routes') return { args: [module, name, '{}'], request: (port) => send(port, 'POST', '/json', SMALL_JSON) }
-  const count = Number(name)
-  const options = { count, shim: parser === 'shim' }
-  let n = 0
-  const next = {
-    'get-repeated': () => ['GET', samplePaths(count)[n++ % samplePaths(count).length]],
-    'get-distinct': () => ['GET', distinctPath(count, n++)],
-    'put-repeated': () => ['PUT', putPaths(count)[n++ % putPaths(count).length], '{"n":1}'],
-    'put-distinct': () => ['PUT', distinctPutPath(count, n++), '{"n":1}'],
-    'post-distinct': () => ['POST', distinctPutPath(count, n++), '{"n":1}'],
-  }[pattern]
-  if (!Number.isSafeInteger(count) || next === undefined || (parser !== 'json' && parser !== 'shim')) throw new Error(`unknown app ${app}`)
-  return { args: ['routes', 'manyRoutes', JSON.stringify(options)], request: (port) => send(port, ...next()) }
-}
 
 const functions = new Map()
 const windowCounts = new Map()

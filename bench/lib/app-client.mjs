@@ -3,6 +3,8 @@
 // shared by the counts that need no load generator (instructions.mjs,
 // gc-count.mjs).
 import http from 'node:http'
+import { SMALL_JSON } from '../apps/common.mjs'
+import { distinctPath, distinctPutPath, putPaths, samplePaths } from '../apps/routes.mjs'
 
 /**
  * The server, for `node --input-type=module -e APP_SERVER <module> <factory> <options JSON>`:
@@ -52,4 +54,22 @@ export async function sendMany(count, request) {
 /** Close the client's idle connections, so that the process can exit. */
 export function closeClient() {
   agent.destroy()
+}
+
+/** The server to start (`[module, factory, options]`) and the request to send, for an app's name. */
+export function appFor(app) {
+  const [module, name, pattern, parser] = app.split(':')
+  if (module !== 'routes') return { args: [module, name, '{}'], request: (port) => send(port, 'POST', '/json', SMALL_JSON) }
+  const count = Number(name)
+  const options = { count, shim: parser === 'shim' }
+  let n = 0
+  const next = {
+    'get-repeated': () => ['GET', samplePaths(count)[n++ % samplePaths(count).length]],
+    'get-distinct': () => ['GET', distinctPath(count, n++)],
+    'put-repeated': () => ['PUT', putPaths(count)[n++ % putPaths(count).length], '{"n":1}'],
+    'put-distinct': () => ['PUT', distinctPutPath(count, n++), '{"n":1}'],
+    'post-distinct': () => ['POST', distinctPutPath(count, n++), '{"n":1}'],
+  }[pattern]
+  if (!Number.isSafeInteger(count) || next === undefined || (parser !== 'json' && parser !== 'shim')) throw new Error(`unknown app ${app}`)
+  return { args: ['routes', 'manyRoutes', JSON.stringify(options)], request: (port) => send(port, ...next()) }
 }
