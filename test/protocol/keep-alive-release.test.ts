@@ -7,7 +7,9 @@
  * end when the response is sent, or every idle connection holds its last
  * request and body until the client sends another or goes away.
  */
+import { createHash } from 'node:crypto'
 import http from 'node:http'
+import { Writable } from 'node:stream'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { FLAVORS, serve, type RouteSpec, type Running } from './apps'
@@ -22,6 +24,8 @@ const BODY = JSON.stringify({ rows: Array.from({ length: 2048 }, (_, i) => `row 
 describe.each(FLAVORS)('$name: an idle keep-alive connection after a buffered request', (flavor) => {
   let running: Running
   let seen: Array<{ ref: WeakRef<http.IncomingMessage>; ended: boolean; bodyLength: number }>
+  /** What a slow reader of the replay got, once it finished. */
+  let piped: Promise<string>
 
   /** Remember the request weakly, and whether it ended; answer without touching the stream. */
   const remember: RouteSpec['handler'] = (x) => {
@@ -37,6 +41,29 @@ describe.each(FLAVORS)('$name: an idle keep-alive connection after a buffered re
         // The shim's default JSON parser (an unmarked route) and a marked buffered route.
         { path: '/plain', mode: 'plain', handler: remember },
         { path: '/buffered', mode: 'buffered', handler: remember },
+        {
+          // A legacy handler that pipes the replay to a slow destination and
+          // answers at once: the drain when the answer is sent must not take
+          // bytes from it.
+          path: '/piped',
+          mode: 'plain',
+          handler: (x) => {
+            const hash = createHash('sha256')
+            const slow = new Writable({
+              highWaterMark: 1024,
+              write(chunk: Buffer, _encoding, callback) {
+                hash.update(chunk)
+                setTimeout(callback, 20)
+              },
+            })
+            piped = new Promise((resolve, reject) => {
+              slow.on('finish', () => resolve(hash.digest('hex')))
+              slow.on('error', reject)
+            })
+            x.req.pipe(slow)
+            x.respond(200, { piping: true })
+          },
+        },
       ]),
       flavor.kind,
     )
@@ -82,6 +109,17 @@ describe.each(FLAVORS)('$name: an idle keep-alive connection after a buffered re
       const again = await put(agent, path, type)
       expect(JSON.parse(again.text)).toEqual({ length: Buffer.byteLength(BODY) })
       expect(seen).toHaveLength(2)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('leaves a slow reader of the replay every byte when the answer goes out before it has read them', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const reply = await put(agent, '/piped', 'application/json')
+      expect(JSON.parse(reply.text)).toEqual({ piping: true })
+      expect(await piped).toBe(createHash('sha256').update(BODY).digest('hex'))
     } finally {
       agent.destroy()
     }
